@@ -1,0 +1,188 @@
+"""The lake's Arrow schemas: one explicit schema per dataset, never inferred from a page.
+
+Columns keep the API's field names so the lake is a lossless typed copy of what the gateway
+said; dbt's staging views rename them. Conventions (DESIGN.md, lake layout): epoch-millisecond
+fields become ``timestamp[ms, UTC]``, ids ``int64``, codes and names ``string``, measures
+``float64`` with nulls. Every row carries ``_fetched_at``, the time the sync read it.
+
+Partition columns live in the folder names only (``snapshot_date=YYYY-MM-DD`` for snapshots,
+``reading_date=YYYY-MM-DD`` for readings), never inside the files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+SCHEMA_VERSION = "1"
+
+TIMESTAMP = pa.timestamp("ms", tz="UTC")
+FETCHED_AT = pa.field("_fetched_at", TIMESTAMP, nullable=False)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A lake dataset: its folder, its partition column and its schema."""
+
+    name: str
+    partition_column: str
+    schema: pa.Schema
+
+    @property
+    def timestamp_fields(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.schema if f.type == TIMESTAMP and f.name != "_fetched_at")
+
+
+def _schema(*fields: pa.Field) -> pa.Schema:
+    return pa.schema([*fields, FETCHED_AT], metadata={"freshliance.schema_version": SCHEMA_VERSION})
+
+
+def _ts(name: str) -> pa.Field:
+    return pa.field(name, TIMESTAMP)
+
+
+def _i(name: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, pa.int64(), nullable=nullable)
+
+
+def _s(name: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, pa.string(), nullable=nullable)
+
+
+def _f(name: str) -> pa.Field:
+    return pa.field(name, pa.float64())
+
+
+ACCOUNT = Dataset(
+    "account",
+    "snapshot_date",
+    _schema(
+        _s("email"),
+        _s("timeZone"),
+        _i("language"),
+        _i("dateFormat"),
+        _i("temperatureUnit"),
+        _i("chnSmsNum"),
+        _i("intSmsNum"),
+        _i("chnVoiceNum"),
+        _i("intVoiceNum"),
+        _s("nickname"),
+    ),
+)
+
+DEVICES = Dataset(
+    "devices",
+    "snapshot_date",
+    _schema(
+        _i("userDeviceId", nullable=False),
+        _i("userDeviceTripId"),
+        _s("deviceCode", nullable=False),
+        _i("useType"),
+        _ts("bindTime"),
+        _i("battery"),
+        _ts("batteryTime"),
+        _s("customName"),
+        _f("longitude"),
+        _f("latitude"),
+    ),
+)
+
+DEVICE_GROUPS = Dataset(
+    "device_groups",
+    "snapshot_date",
+    _schema(
+        _i("userGroupId", nullable=False),
+        _s("groupName"),
+        _i("parentId"),
+    ),
+)
+
+GROUP_DEVICES = Dataset(
+    "group_devices",
+    "snapshot_date",
+    _schema(
+        _i("userGroupId", nullable=False),
+        _i("userGroupDeviceId", nullable=False),
+        _i("userDeviceId", nullable=False),
+        _s("deviceCode", nullable=False),
+        _s("deviceType"),
+        _s("tripStatus"),
+        _i("alarmFlag"),
+        _s("deviceStatus"),
+        _s("customName"),
+        _s("tripCode"),
+        _s("goodsName"),
+        _ts("expectedBeginTime"),
+        _ts("expectedEndTime"),
+    ),
+)
+
+CONFIG_TEMPLATES = Dataset(
+    "config_templates",
+    "snapshot_date",
+    _schema(
+        _i("tripConfigTemplateId", nullable=False),
+        _s("templateName"),
+        _i("startDelay"),
+        _i("collectInterval"),
+        _i("activeTime"),
+        _i("buttonFlag"),
+        _i("gpsFlag"),
+        _i("wifiFlag"),
+        _i("flightFlag"),
+        _ts("flightStartTime"),
+        _ts("flightEndTime"),
+        _i("lightFlag"),
+        _i("shockFlag"),
+        _s("email"),
+        # Nested list of {areaCode, phone, ...}; kept as its JSON text so no field is lost.
+        _s("phoneList"),
+    ),
+)
+
+TRIPS = Dataset(
+    "trips",
+    "snapshot_date",
+    _schema(
+        _i("userDeviceId", nullable=False),
+        _i("userDeviceTripId", nullable=False),
+        _s("deviceCode", nullable=False),
+        _s("tripStatus", nullable=False),
+        _s("customName"),
+        _s("tripCode"),
+        _s("assetCode"),
+        _s("goodsName"),
+        _s("vehicleInfo"),
+        _s("carrier"),
+        _s("consignee"),
+        _s("beginRoute"),
+        _s("endRoute"),
+        _ts("expectedBeginTime"),
+        _ts("expectedEndTime"),
+        _ts("actualBeginTime"),
+        _ts("actualEndTime"),
+    ),
+)
+
+READINGS = Dataset(
+    "readings",
+    "reading_date",
+    _schema(
+        _i("userDeviceTripId", nullable=False),
+        _s("deviceCode", nullable=False),
+        _i("probeType", nullable=False),
+        pa.field("ts", TIMESTAMP, nullable=False),
+        _f("temperature"),
+        _f("humidity"),
+        _f("longitude"),
+        _f("latitude"),
+        _f("light"),
+        _i("shock"),
+    ),
+)
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (ACCOUNT, DEVICES, DEVICE_GROUPS, GROUP_DEVICES, CONFIG_TEMPLATES, TRIPS, READINGS)
+}

@@ -1,0 +1,100 @@
+"""Atomic partition writes into the Parquet lake.
+
+Layout: ``<lake>/<dataset>/<partition column>=<value>/part-0.parquet``. A partition is written
+whole to a temporary file in its own folder and renamed over the old file, so a reader (DuckDB,
+dbt, an analyst) sees the old partition or the new one, never a half-written file, and a re-run
+of the same partition replaces it instead of adding to it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from freshliance_pipeline.lake.schemas import Dataset
+
+PART_FILE = "part-0.parquet"
+_PARTITION_VALUE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.:-]*$")
+
+
+@dataclass(frozen=True)
+class WrittenPartition:
+    path: Path
+    row_count: int
+
+
+def partition_dir(lake_dir: Path, dataset: Dataset, value: str) -> Path:
+    """The folder of one partition; refuses values that could escape the dataset folder."""
+    if not _PARTITION_VALUE.match(value) or ".." in value:
+        raise ValueError(f"partition value {value!r} for {dataset.name} is not a safe folder name")
+    return lake_dir / dataset.name / f"{dataset.partition_column}={value}"
+
+
+def to_table(frame: pd.DataFrame, dataset: Dataset) -> pa.Table:
+    """Cast a frame to the dataset's schema exactly: missing columns become nulls, extra ones
+    are an error so a typo in a normalizer cannot slip into the lake."""
+    extra = set(frame.columns) - set(dataset.schema.names)
+    if extra:
+        raise ValueError(f"{dataset.name}: columns not in the schema: {sorted(extra)}")
+    columns: dict[str, pa.Array] = {}
+    for field in dataset.schema:
+        if field.name in frame.columns:
+            columns[field.name] = pa.array(
+                frame[field.name].tolist(), type=field.type, from_pandas=True
+            )
+        else:
+            columns[field.name] = pa.nulls(len(frame), type=field.type)
+    return pa.Table.from_pydict(columns, schema=dataset.schema)
+
+
+def write_partition(
+    lake_dir: Path, dataset: Dataset, value: str, table: pa.Table
+) -> WrittenPartition:
+    """Replace one partition with ``table`` atomically."""
+    if not table.schema.equals(dataset.schema, check_metadata=False):
+        raise ValueError(f"{dataset.name}: table schema differs from the lake schema")
+    target_dir = partition_dir(lake_dir, dataset, value)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / PART_FILE
+    fd, tmp_name = tempfile.mkstemp(prefix=".part-", suffix=".tmp", dir=target_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return WrittenPartition(path=target, row_count=table.num_rows)
+
+
+def read_partition(lake_dir: Path, dataset: Dataset, value: str) -> pa.Table | None:
+    """The stored partition, or None when it was never written."""
+    path = partition_dir(lake_dir, dataset, value) / PART_FILE
+    if not path.exists():
+        return None
+    return pq.read_table(path, schema=dataset.schema)
+
+
+def latest_partition(lake_dir: Path, dataset: Dataset) -> pa.Table | None:
+    """The partition with the greatest value (snapshots: the newest day), if any."""
+    root = lake_dir / dataset.name
+    prefix = f"{dataset.partition_column}="
+    if not root.exists():
+        return None
+    values = sorted(
+        p.name[len(prefix) :]
+        for p in root.iterdir()
+        if p.is_dir() and p.name.startswith(prefix) and (p / PART_FILE).exists()
+    )
+    if not values:
+        return None
+    return read_partition(lake_dir, dataset, values[-1])
