@@ -46,9 +46,7 @@ def to_table(frame: pd.DataFrame, dataset: Dataset) -> pa.Table:
     columns: dict[str, pa.Array] = {}
     for field in dataset.schema:
         if field.name in frame.columns:
-            columns[field.name] = pa.array(
-                frame[field.name].tolist(), type=field.type, from_pandas=True
-            )
+            columns[field.name] = pa.Array.from_pandas(frame[field.name], type=field.type)
         else:
             columns[field.name] = pa.nulls(len(frame), type=field.type)
     return pa.Table.from_pydict(columns, schema=dataset.schema)

@@ -1,0 +1,339 @@
+"""A signed client for the Freshliance tracker gateway, built on httpx.
+
+Wire choices (freshliance-api.md sections 2, 3 and 9; DESIGN.md wire rules):
+
+- one ``POST`` of a JSON envelope per call: ``appId`` (always a string), ``method``,
+  ``format=JSON``, ``charset=UTF-8``, ``signType=RSA2``, ``timestamp`` (epoch ms as a string),
+  ``version=1.0``, ``bizContent`` and ``sign``;
+- ``bizContent`` is sent as the exact compact JSON text that was signed, and left out for
+  methods without business parameters (``tracker.userInfo.get``);
+- ``code`` is compared as a string (a number is accepted too) and ``data`` is parsed whether
+  it arrives as an object or as JSON text;
+- transport errors, HTTP 5xx, bodies that are not the envelope and codes 10000, 60000 and 99999
+  are retried with capped exponential backoff and full jitter; 20000, 30000, 40000 and 50000
+  fail at once with a message that names the likely cause.
+
+The client never logs keys, signatures or signed strings; at DEBUG it logs the method, the
+page number, the HTTP status and the time taken.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+import tenacity
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from freshliance_pipeline.api import errors, signing
+from freshliance_pipeline.api.pages import MAX_PAGE_SIZE, Page, PageShapeError, iter_pages
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_URL = "https://api.freshliance.com/api"
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to retry a call that failed for a reason worth retrying."""
+
+    attempts: int = 6
+    initial_wait_s: float = 0.5
+    max_wait_s: float = 30.0
+
+
+@dataclass
+class CallStats:
+    """What a client spent: every HTTP attempt is a call, retries included."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    pages: Counter[str] = field(default_factory=Counter)
+    rows: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    throttled: int = 0
+
+    @property
+    def total_calls(self) -> int:
+        return sum(self.calls.values())
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "api_calls": self.total_calls,
+            "api_calls_by_method": dict(sorted(self.calls.items())),
+            "api_rows_by_method": dict(sorted(self.rows.items())),
+            "api_retries": self.retries,
+            "api_throttled": self.throttled,
+        }
+
+
+class RateLimiter:
+    """Spaces calls at least ``1 / max_rps`` seconds apart, across threads."""
+
+    def __init__(self, max_rps: float | None) -> None:
+        self._interval = 1.0 / max_rps if max_rps and max_rps > 0 else 0.0
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def _should_retry(exc: BaseException) -> bool:
+    if isinstance(exc, errors.HTTPStatusError):
+        return exc.is_server_error
+    return isinstance(exc, errors.FreshlianceError) and exc.retryable
+
+
+class FreshlianceClient:
+    """One client per run: holds one ``httpx.Client`` and the run's call accounting."""
+
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        private_key: rsa.RSAPrivateKey,
+        base_url: str = DEFAULT_URL,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        max_rps: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not app_id:
+            raise ValueError("app_id is empty: set FRESHLIANCE_APP_ID")
+        self.app_id = str(app_id)
+        self.url = base_url
+        self._key = private_key
+        self._retry = retry or RetryPolicy()
+        self._limiter = RateLimiter(max_rps)
+        self._sleep = sleep
+        self._http = httpx.Client(
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept-Language": "en-US", "User-Agent": "freshliance-pipeline"},
+        )
+        self.stats = CallStats()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- one call -------------------------------------------------------------------------
+
+    def call(self, method: str, biz: Mapping[str, Any] | None = None) -> Any:
+        """Call ``method`` with business parameters ``biz`` and return the envelope's data."""
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self._retry.attempts),
+            wait=tenacity.wait_random_exponential(
+                multiplier=self._retry.initial_wait_s, max=self._retry.max_wait_s
+            ),
+            retry=tenacity.retry_if_exception(_should_retry),
+            before_sleep=self._before_retry,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        return retrying(self._attempt, method, biz)
+
+    def _before_retry(self, state: tenacity.RetryCallState) -> None:
+        self.stats.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, errors.RateLimitedError):
+            self.stats.throttled += 1
+        wait = state.next_action.sleep if state.next_action else 0.0
+        logger.info(
+            "retrying after failure attempt=%d wait_s=%.2f error=%s",
+            state.attempt_number,
+            wait,
+            exc,
+        )
+
+    def envelope(self, method: str, biz: Mapping[str, Any] | None) -> dict[str, str]:
+        """The signed request parameters, exactly as they are sent."""
+        params: dict[str, str] = {
+            "appId": self.app_id,
+            "method": method,
+            "format": "JSON",
+            "charset": "UTF-8",
+            "signType": "RSA2",
+            "timestamp": str(int(time.time() * 1000)),
+            "version": "1.0",
+        }
+        if biz:
+            params["bizContent"] = signing.canonical_json(dict(biz))
+        params["sign"] = signing.sign_params(params, self._key)
+        return params
+
+    def _attempt(self, method: str, biz: Mapping[str, Any] | None) -> Any:
+        self._limiter.wait()
+        body = json.dumps(self.envelope(method, biz), ensure_ascii=False).encode("utf-8")
+        self.stats.calls[method] += 1
+        started = time.monotonic()
+        try:
+            response = self._http.post(
+                self.url, content=body, headers={"Content-Type": "application/json"}
+            )
+        except httpx.TransportError as exc:
+            raise errors.TransportError(
+                f"{method}: no answer from {self.url}: {type(exc).__name__}: {exc}",
+                method=method,
+            ) from exc
+        logger.debug(
+            "call method=%s page=%s status=%d elapsed_ms=%.0f",
+            method,
+            (biz or {}).get("pageNum", "-"),
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return parse_envelope(method, response.status_code, response.content)
+
+    # -- paging ---------------------------------------------------------------------------
+
+    def pages(
+        self, method: str, biz: Mapping[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[Page]:
+        """Every page of a ``*.page`` method, from page 1."""
+
+        def fetch(page_num: int, size: int) -> Any:
+            return self.call(method, {**(biz or {}), "pageNum": page_num, "pageSize": size})
+
+        for page in iter_pages(fetch, page_size):
+            self.stats.pages[method] += 1
+            self.stats.rows[method] += len(page.rows)
+            yield page
+
+    def fetch_all(
+        self, method: str, biz: Mapping[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> list[dict[str, Any]]:
+        try:
+            return [row for page in self.pages(method, biz, page_size) for row in page.rows]
+        except PageShapeError as exc:
+            raise errors.MalformedResponseError(
+                f"{method}: unexpected page shape: {exc}", method=method
+            ) from exc
+
+    # -- tracker methods ------------------------------------------------------------------
+
+    def user_info(self) -> dict[str, Any]:
+        data = self.call("tracker.userInfo.get")
+        if not isinstance(data, dict):
+            raise errors.MalformedResponseError(
+                "tracker.userInfo.get: data is not an object", method="tracker.userInfo.get"
+            )
+        return data
+
+    def user_devices(self, device_code: str | None = None) -> list[dict[str, Any]]:
+        return self.fetch_all("tracker.userDevice.page", _compact(deviceCode=device_code))
+
+    def device_trips(
+        self,
+        *,
+        trip_code: str | None = None,
+        device_code: str | None = None,
+        begin_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> list[dict[str, Any]]:
+        biz = _compact(
+            tripCode=trip_code, deviceCode=device_code, beginTime=begin_ms, endTime=end_ms
+        )
+        return self.fetch_all("tracker.deviceTrip.page", biz)
+
+    def trip_probe_data(
+        self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int
+    ) -> list[dict[str, Any]]:
+        """Readings of one trip and probe with ``begin_ms <= ts <= end_ms``."""
+        biz = {
+            "userDeviceTripId": trip_id,
+            "probeType": probe_type,
+            "beginTime": begin_ms,
+            "endTime": end_ms,
+        }
+        return self.fetch_all("tracker.tripData.pageProbeData", biz)
+
+    def device_groups(self) -> list[dict[str, Any]]:
+        return self.fetch_all("tracker.deviceGroup.page")
+
+    def group_devices(self, user_group_id: int) -> list[dict[str, Any]]:
+        return self.fetch_all(
+            "tracker.groupDevice.pageAllocatedDevice", {"userGroupId": user_group_id}
+        )
+
+    def config_templates(self, template_name: str | None = None) -> list[dict[str, Any]]:
+        return self.fetch_all("tracker.configTemplate.page", _compact(templateName=template_name))
+
+
+def _compact(**params: Any) -> dict[str, Any]:
+    return {name: value for name, value in params.items() if value is not None}
+
+
+def parse_envelope(method: str, http_status: int, body: bytes) -> Any:
+    """Return the ``data`` of a success envelope or raise the matching error."""
+    if http_status != 200:
+        raise errors.HTTPStatusError(
+            f"{method}: HTTP {http_status} from the gateway", method=method, http_status=http_status
+        )
+    try:
+        envelope = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise errors.MalformedResponseError(
+            f"{method}: the response body is not JSON ({len(body)} bytes)",
+            method=method,
+            http_status=http_status,
+        ) from exc
+    if not isinstance(envelope, dict) or "code" not in envelope:
+        raise errors.MalformedResponseError(
+            f"{method}: the response is not a gateway envelope (no code)",
+            method=method,
+            http_status=http_status,
+        )
+    code = str(envelope["code"]).strip()
+    if code != "0":
+        raise errors.gateway_error(
+            method=method,
+            code=code,
+            msg=_text(envelope.get("msg")),
+            sub_code=_text(envelope.get("subCode")),
+            sub_msg=_text(envelope.get("subMsg")),
+            http_status=http_status,
+        )
+    data = envelope.get("data")
+    if isinstance(data, str):
+        # The docs type data as String while every example sends an object: accept both.
+        try:
+            data = json.loads(data) if data.strip() else None
+        except json.JSONDecodeError as exc:
+            raise errors.MalformedResponseError(
+                f"{method}: data is text but not JSON", method=method, http_status=http_status
+            ) from exc
+    return data
+
+
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)

@@ -1,0 +1,134 @@
+"""``freshliance-pipeline demo``: the whole chain against the bundled sandbox gateway.
+
+A throwaway key pair is generated and registered with a sandbox on a free loopback port; the
+main sync runs for the last seven complete UTC days; a summary is read back from the published
+``analytics.duckdb``. The sandbox's world is anchored at today's 00:00 UTC, so every run on the
+same day syncs the same data and prints the same counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from freshliance_pipeline.api import signing
+from freshliance_pipeline.runner import SyncOutcome, last_days, run_sync
+from freshliance_pipeline.sandbox import Fleet, FleetConfig, SandboxServer
+
+MARKER = ".freshliance-demo.json"
+EXAMPLE_QUERY = (
+    "select trip_id, probe_type, reading_count, min_temperature_c, max_temperature_c "
+    "from fct_trip_summary order by max_temperature_c desc limit 5"
+)
+SUMMARY_MODELS = ("dim_devices", "dim_trips", "fct_readings", "fct_trip_summary")
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    outcome: SyncOutcome
+    analytics_path: Path
+    counts: dict[str, int]
+
+
+def run_demo(
+    data_dir: Path,
+    *,
+    days: int = 7,
+    devices: int = 12,
+    seed: int = 7,
+    echo: Callable[[str], None] = lambda _: None,
+) -> DemoResult:
+    data_dir = data_dir.resolve()
+    fleet = Fleet(FleetConfig(seed=seed, devices=devices, days=30))
+    anchor = datetime.fromtimestamp(fleet.anchor_ms / 1000, tz=UTC)
+    _prepare_data_dir(data_dir, {"seed": seed, "devices": devices, "anchor": anchor.isoformat()})
+    start, end = last_days(days, anchor.date())
+
+    key = signing.generate_private_key()
+    saved = {name: os.environ.get(name) for name in _ENV_NAMES}
+    with SandboxServer(fleet) as server:
+        app_id = "demo-app"
+        server.register_app(app_id, signing.public_key_pem(key))
+        echo(f"sandbox gateway listening at {server.url}")
+        os.environ.update(
+            {
+                "FRESHLIANCE_API_URL": server.url,
+                "FRESHLIANCE_APP_ID": app_id,
+                "FRESHLIANCE_PRIVATE_KEY": signing.private_key_pem(key),
+                "FRESHLIANCE_DATA_DIR": str(data_dir),
+                # The sandbox runs on this machine and sets no flow limit.
+                "FRESHLIANCE_MAX_RPS": "0",
+            }
+        )
+        os.environ.pop("FRESHLIANCE_PRIVATE_KEY_FILE", None)
+        try:
+            echo(f"syncing {start} .. {end} into {data_dir}")
+            outcome = run_sync(start, end)
+        finally:
+            _restore(saved)
+    analytics = data_dir / "analytics.duckdb"
+    counts = read_counts(analytics) if outcome.success else {}
+    return DemoResult(outcome=outcome, analytics_path=analytics, counts=counts)
+
+
+_ENV_NAMES = (
+    "FRESHLIANCE_API_URL",
+    "FRESHLIANCE_APP_ID",
+    "FRESHLIANCE_PRIVATE_KEY",
+    "FRESHLIANCE_PRIVATE_KEY_FILE",
+    "FRESHLIANCE_DATA_DIR",
+    "FRESHLIANCE_MAX_RPS",
+)
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _prepare_data_dir(data_dir: Path, world: dict[str, object]) -> None:
+    """Start from an empty folder when the sandbox world changed (a new day, another seed).
+
+    Only a folder the demo made itself (it holds the marker) is ever cleared, so pointing
+    FRESHLIANCE_DATA_DIR at real data makes the demo refuse instead of deleting it.
+    """
+    marker = data_dir / MARKER
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not marker.exists():
+            raise RuntimeError(
+                f"{data_dir} holds data the demo did not write; set FRESHLIANCE_DATA_DIR to "
+                "another folder for the demo"
+            )
+        if json.loads(marker.read_text()) != world:
+            for child in data_dir.iterdir():
+                if child.name != MARKER:
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(world))
+
+
+def read_counts(analytics: Path) -> dict[str, int]:
+    with duckdb.connect(str(analytics), read_only=True) as connection:
+        counts = {}
+        for model in SUMMARY_MODELS:
+            row = connection.execute(f"select count(*) from {model}").fetchone()
+            counts[model] = int(row[0]) if row else 0
+        for status, n in connection.execute(
+            "select trip_status, count(*) from dim_trips group by 1 order by 1"
+        ).fetchall():
+            counts[f"trips {status}"] = int(n)
+        for probe, n in connection.execute(
+            "select probe_type, count(*) from fct_readings group by 1 order by 1"
+        ).fetchall():
+            counts[f"readings probe_type={probe}"] = int(n)
+    return counts

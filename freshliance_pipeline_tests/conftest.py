@@ -1,0 +1,66 @@
+"""Shared fixtures: a real sandbox gateway on loopback and an environment pointing at it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from freshliance_pipeline.api import signing
+from freshliance_pipeline.sandbox import Fleet, FleetConfig, SandboxServer
+
+# Keep test runs from phoning home and from touching a developer's own Dagster instance.
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+@dataclass(frozen=True)
+class Gateway:
+    server: SandboxServer
+    app_id: str
+    key: rsa.RSAPrivateKey
+
+    @property
+    def fleet(self) -> Fleet:
+        return self.server.fleet
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+def start_gateway(config: FleetConfig, app_id: str = "test-app") -> tuple[SandboxServer, Gateway]:
+    server = SandboxServer(Fleet(config))
+    server.start()
+    key = signing.generate_private_key()
+    server.register_app(app_id, signing.public_key_pem(key))
+    return server, Gateway(server=server, app_id=app_id, key=key)
+
+
+@pytest.fixture(scope="session")
+def gateway() -> Iterator[Gateway]:
+    """A small fleet served for the whole session; tests must not change its clock."""
+    server, gw = start_gateway(FleetConfig(seed=11, devices=6, days=10))
+    try:
+        yield gw
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pipeline_env(gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Environment of a pipeline run against ``gateway`` with its own data folder."""
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("FRESHLIANCE_API_URL", gateway.url)
+    monkeypatch.setenv("FRESHLIANCE_APP_ID", gateway.app_id)
+    monkeypatch.setenv("FRESHLIANCE_PRIVATE_KEY", signing.private_key_pem(gateway.key))
+    monkeypatch.delenv("FRESHLIANCE_PRIVATE_KEY_FILE", raising=False)
+    monkeypatch.setenv("FRESHLIANCE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("FRESHLIANCE_MAX_RPS", "0")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    return data_dir

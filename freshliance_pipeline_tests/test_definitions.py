@@ -1,0 +1,79 @@
+"""The code location loads, with the assets, job and schedule users see in the UI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from freshliance_pipeline.definitions import defs
+from freshliance_pipeline.schedules import hourly_sync
+
+ROOT = Path(__file__).resolve().parents[1]
+
+EXTRACT_KEYS = {
+    "freshliance_account",
+    "freshliance_config_templates",
+    "freshliance_devices",
+    "freshliance_device_groups",
+    "freshliance_group_devices",
+    "freshliance_trips",
+    "freshliance_readings",
+}
+
+
+def test_definitions_hold_the_extract_and_dbt_assets() -> None:
+    dg.Definitions.validate_loadable(defs)
+    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+
+    assert keys >= EXTRACT_KEYS
+    assert {
+        "stg_freshliance__readings",
+        "fct_readings",
+        "fct_trip_summary",
+        "dim_devices",
+        "dim_trips",
+    } <= keys
+
+
+def test_dbt_sources_are_the_extract_assets() -> None:
+    graph = defs.resolve_asset_graph()
+
+    upstream = {
+        k.to_user_string() for k in graph.get(dg.AssetKey("stg_freshliance__readings")).parent_keys
+    }
+
+    assert upstream == {"freshliance_readings"}
+
+
+def test_hourly_schedule_asks_for_todays_partition() -> None:
+    when = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)
+    context = dg.build_schedule_context(scheduled_execution_time=when)
+
+    result = hourly_sync(context)
+
+    assert isinstance(result, Iterator)
+    requests = list(result)
+    assert [r.partition_key for r in requests if isinstance(r, dg.RunRequest)] == ["2026-12-03"]
+    assert defs.resolve_job_def("freshliance_sync").partitions_def is not None
+
+
+def test_workspace_loads_with_the_dagster_cli(tmp_path: Path) -> None:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "DAGSTER_DISABLE_TELEMETRY": "1"}
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
