@@ -127,9 +127,15 @@ def keygen(out: Path) -> None:
 )
 def sandbox(devices: int, days: int, seed: int, port: int, env_file: Path | None) -> None:
     """Serve the sandbox gateway on loopback with a freshly registered app."""
+    from freshliance_pipeline.demo import prepare_sandbox_data_dir, sandbox_world
     from freshliance_pipeline.sandbox import Fleet, FleetConfig, SandboxServer
 
     fleet = Fleet(FleetConfig(seed=seed, devices=devices, days=days))
+    try:
+        # Syncs pointed at this sandbox land in the same folder: mark it as sandbox data.
+        prepare_sandbox_data_dir(_data_dir().resolve(), sandbox_world(fleet))
+    except RuntimeError as exc:
+        click.echo(f"warning: {exc}", err=True)
     key = signing.generate_private_key()
     key_dir = _data_dir().resolve() / "sandbox"
     key_dir.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ same day syncs the same data and prints the same counts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -48,7 +49,7 @@ def run_demo(
     data_dir = data_dir.resolve()
     fleet = Fleet(FleetConfig(seed=seed, devices=devices, days=30))
     anchor = datetime.fromtimestamp(fleet.anchor_ms / 1000, tz=UTC)
-    _prepare_data_dir(data_dir, {"seed": seed, "devices": devices, "anchor": anchor.isoformat()})
+    prepare_sandbox_data_dir(data_dir, sandbox_world(fleet))
     start, end = last_days(days, anchor.date())
 
     key = signing.generate_private_key()
@@ -68,9 +69,13 @@ def run_demo(
             }
         )
         os.environ.pop("FRESHLIANCE_PRIVATE_KEY_FILE", None)
+        log_path = data_dir / "logs" / "demo-sync.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        echo(f"syncing {start} .. {end} into {data_dir} (dbt's log: {log_path})")
         try:
-            echo(f"syncing {start} .. {end} into {data_dir}")
-            outcome = run_sync(start, end)
+            # dagster-dbt echoes dbt's own log to stdout; keep the summary readable.
+            with log_path.open("w") as log, contextlib.redirect_stdout(log):
+                outcome = run_sync(start, end, log_level="WARNING")
         finally:
             _restore(saved)
     analytics = data_dir / "analytics.duckdb"
@@ -96,23 +101,37 @@ def _restore(saved: dict[str, str | None]) -> None:
             os.environ[name] = value
 
 
-def _prepare_data_dir(data_dir: Path, world: dict[str, object]) -> None:
-    """Start from an empty folder when the sandbox world changed (a new day, another seed).
+# What a sync writes into the data folder; the rest (sandbox keys, logs) is left alone.
+SYNC_OUTPUTS = ("lake", "warehouse.duckdb", "warehouse.duckdb.wal", "analytics.duckdb")
 
-    Only a folder the demo made itself (it holds the marker) is ever cleared, so pointing
-    FRESHLIANCE_DATA_DIR at real data makes the demo refuse instead of deleting it.
+
+def sandbox_world(fleet: Fleet) -> dict[str, object]:
+    config = fleet.config
+    anchor = datetime.fromtimestamp(fleet.anchor_ms / 1000, tz=UTC).isoformat()
+    return {"seed": config.seed, "devices": config.devices, "days": config.days, "anchor": anchor}
+
+
+def prepare_sandbox_data_dir(data_dir: Path, world: dict[str, object]) -> None:
+    """Make ``data_dir`` hold data of this sandbox world only.
+
+    Sandbox worlds move with the day they are anchored to, so data synced from yesterday's
+    world is cleared before syncing today's. Only a folder marked as sandbox data is ever
+    cleared: a folder holding a lake without the mark (real data, say) makes this refuse.
     """
     marker = data_dir / MARKER
-    if data_dir.exists() and any(data_dir.iterdir()):
-        if not marker.exists():
-            raise RuntimeError(
-                f"{data_dir} holds data the demo did not write; set FRESHLIANCE_DATA_DIR to "
-                "another folder for the demo"
-            )
-        if json.loads(marker.read_text()) != world:
-            for child in data_dir.iterdir():
-                if child.name != MARKER:
-                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+    has_outputs = any((data_dir / name).exists() for name in SYNC_OUTPUTS)
+    if has_outputs and not marker.exists():
+        raise RuntimeError(
+            f"{data_dir} holds a lake that did not come from the sandbox; set "
+            "FRESHLIANCE_DATA_DIR to another folder for the demo"
+        )
+    if has_outputs and json.loads(marker.read_text()) != world:
+        for name in SYNC_OUTPUTS:
+            path = data_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
     data_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps(world))
 

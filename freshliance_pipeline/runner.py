@@ -32,7 +32,12 @@ def instance_from_env() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
-def run_sync(start: date, end: date, instance: dg.DagsterInstance | None = None) -> SyncOutcome:
+def run_sync(
+    start: date,
+    end: date,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "INFO",
+) -> SyncOutcome:
     """Snapshots and trips, then the readings partitions ``start``..``end`` (inclusive) in one
     run, then dbt and the published DuckDB file. Stops at the first step that fails."""
     if end < start:
@@ -59,6 +64,7 @@ def run_sync(start: date, end: date, instance: dg.DagsterInstance | None = None)
     for name, assets, tags in steps:
         result = dg.materialize(
             assets,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             resources=resources,
             instance=instance,
             tags={"freshliance/step": name, **tags},
