@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from freshliance_pipeline.api.client import DEFAULT_URL, FreshlianceClient
 @click.group()
 def main() -> None:
     """Sync a Freshliance tracker account into Parquet and DuckDB."""
+    # The single-run backfill policy is marked beta by Dagster; users cannot act on that.
+    warnings.filterwarnings("ignore", message=".*backfill_policy.*")
 
 
 def _data_dir() -> Path:
