@@ -14,8 +14,8 @@ from freshliance_pipeline.assets.snapshots import (
     freshliance_device_groups,
     freshliance_devices,
     freshliance_group_devices,
-    freshliance_trips,
 )
+from freshliance_pipeline.assets.trips import freshliance_trips
 from freshliance_pipeline.resources import freshliance_from_env, lake_from_env
 from freshliance_pipeline.schedules import hourly_sync, sync_job
 

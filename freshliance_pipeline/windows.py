@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-PROBE_TYPES = (0, 1)  # built-in, external probe
+import pandas as pd
+
+PROBE_TYPES = (0, 1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # built-in, external probe
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,14 @@ class TripWindow:
 
 def to_ms(value: Any) -> int | None:
     """Epoch ms from a datetime, a pandas Timestamp or a number; None for missing values."""
-    if value is None:
+    if value is None or value is pd.NaT:
         return None
     if isinstance(value, datetime):
-        return int(value.timestamp() * 1000)
+        # Integer arithmetic: timestamp() * 1000 can land a millisecond low.
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return (aware - EPOCH) // timedelta(milliseconds=1)
     try:
-        if value != value:  # NaN / NaT
+        if value != value:  # NaN
             return None
     except TypeError:
         pass

@@ -34,7 +34,14 @@ import tenacity
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from freshliance_pipeline.api import errors, signing
-from freshliance_pipeline.api.pages import MAX_PAGE_SIZE, Page, PageShapeError, iter_pages
+from freshliance_pipeline.api.pages import (
+    MAX_PAGE_SIZE,
+    Page,
+    PageShapeError,
+    iter_pages,
+    parse_page,
+)
+from freshliance_pipeline.api.ratelimit import TokenBucket
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +56,9 @@ class RetryPolicy:
     attempts: int = 6
     initial_wait_s: float = 0.5
     max_wait_s: float = 30.0
+    # Flow-limit answers (60000) are waited out for this long, however many attempts it takes:
+    # the bucket slows down meanwhile, and a sync should finish rather than fail.
+    throttled_for_s: float = 300.0
 
 
 @dataclass
@@ -60,6 +70,14 @@ class CallStats:
     rows: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     throttled: int = 0
+    # Window fetches run on several threads against one client.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, method: str, *, calls: int = 0, pages: int = 0, rows: int = 0) -> None:
+        with self.lock:
+            self.calls[method] += calls
+            self.pages[method] += pages
+            self.rows[method] += rows
 
     @property
     def total_calls(self) -> int:
@@ -73,25 +91,6 @@ class CallStats:
             "api_retries": self.retries,
             "api_throttled": self.throttled,
         }
-
-
-class RateLimiter:
-    """Spaces calls at least ``1 / max_rps`` seconds apart, across threads."""
-
-    def __init__(self, max_rps: float | None) -> None:
-        self._interval = 1.0 / max_rps if max_rps and max_rps > 0 else 0.0
-        self._lock = threading.Lock()
-        self._next = 0.0
-
-    def wait(self) -> None:
-        if not self._interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self._interval
-        if start > now:
-            time.sleep(start - now)
 
 
 def _should_retry(exc: BaseException) -> bool:
@@ -112,6 +111,7 @@ class FreshlianceClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         max_rps: float | None = None,
+        burst: float | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -121,7 +121,7 @@ class FreshlianceClient:
         self.url = base_url
         self._key = private_key
         self._retry = retry or RetryPolicy()
-        self._limiter = RateLimiter(max_rps)
+        self.bucket = TokenBucket(max_rps, burst, sleep=sleep)
         self._sleep = sleep
         self._http = httpx.Client(
             timeout=timeout,
@@ -149,7 +149,7 @@ class FreshlianceClient:
     def call(self, method: str, biz: Mapping[str, Any] | None = None) -> Any:
         """Call ``method`` with business parameters ``biz`` and return the envelope's data."""
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self._retry.attempts),
+            stop=self._stop,
             wait=tenacity.wait_random_exponential(
                 multiplier=self._retry.initial_wait_s, max=self._retry.max_wait_s
             ),
@@ -160,11 +160,21 @@ class FreshlianceClient:
         )
         return retrying(self._attempt, method, biz)
 
-    def _before_retry(self, state: tenacity.RetryCallState) -> None:
-        self.stats.retries += 1
+    def _stop(self, state: tenacity.RetryCallState) -> bool:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, errors.RateLimitedError):
-            self.stats.throttled += 1
+            elapsed = state.seconds_since_start or 0.0
+            return elapsed >= self._retry.throttled_for_s
+        return state.attempt_number >= self._retry.attempts
+
+    def _before_retry(self, state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        throttled = isinstance(exc, errors.RateLimitedError)
+        with self.stats.lock:
+            self.stats.retries += 1
+            self.stats.throttled += int(throttled)
+        if throttled:
+            self.bucket.throttled()
         wait = state.next_action.sleep if state.next_action else 0.0
         logger.info(
             "retrying after failure attempt=%d wait_s=%.2f error=%s",
@@ -190,9 +200,9 @@ class FreshlianceClient:
         return params
 
     def _attempt(self, method: str, biz: Mapping[str, Any] | None) -> Any:
-        self._limiter.wait()
+        self.bucket.acquire()
         body = json.dumps(self.envelope(method, biz), ensure_ascii=False).encode("utf-8")
-        self.stats.calls[method] += 1
+        self.stats.count(method, calls=1)
         started = time.monotonic()
         try:
             response = self._http.post(
@@ -210,7 +220,9 @@ class FreshlianceClient:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
-        return parse_envelope(method, response.status_code, response.content)
+        data = parse_envelope(method, response.status_code, response.content)
+        self.bucket.succeeded()
+        return data
 
     # -- paging ---------------------------------------------------------------------------
 
@@ -223,19 +235,29 @@ class FreshlianceClient:
             return self.call(method, {**(biz or {}), "pageNum": page_num, "pageSize": size})
 
         for page in iter_pages(fetch, page_size):
-            self.stats.pages[method] += 1
-            self.stats.rows[method] += len(page.rows)
+            self.stats.count(method, pages=1, rows=len(page.rows))
             yield page
 
     def fetch_all(
         self, method: str, biz: Mapping[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE
     ) -> list[dict[str, Any]]:
+        return self.fetch_listing(method, biz, page_size)[0]
+
+    def fetch_listing(
+        self, method: str, biz: Mapping[str, Any] | None = None, page_size: int = MAX_PAGE_SIZE
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Every row of a listing and the largest ``total`` any of its pages announced."""
+        rows: list[dict[str, Any]] = []
+        total = 0
         try:
-            return [row for page in self.pages(method, biz, page_size) for row in page.rows]
+            for page in self.pages(method, biz, page_size):
+                rows.extend(page.rows)
+                total = max(total, page.total)
         except PageShapeError as exc:
             raise errors.MalformedResponseError(
                 f"{method}: unexpected page shape: {exc}", method=method
             ) from exc
+        return rows, total
 
     # -- tracker methods ------------------------------------------------------------------
 
@@ -274,6 +296,37 @@ class FreshlianceClient:
             "endTime": end_ms,
         }
         return self.fetch_all("tracker.tripData.pageProbeData", biz)
+
+    def trip_probe_window(
+        self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Like :meth:`trip_probe_data`, with the largest ``total`` seen while paging."""
+        biz = {
+            "userDeviceTripId": trip_id,
+            "probeType": probe_type,
+            "beginTime": begin_ms,
+            "endTime": end_ms,
+        }
+        return self.fetch_listing("tracker.tripData.pageProbeData", biz)
+
+    def count_probe_data(self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int) -> int:
+        """How many readings a window holds, for one call: a page of one row carries total."""
+        biz = {
+            "userDeviceTripId": trip_id,
+            "probeType": probe_type,
+            "beginTime": begin_ms,
+            "endTime": end_ms,
+            "pageNum": 1,
+            "pageSize": 1,
+        }
+        method = "tracker.tripData.pageProbeData"
+        try:
+            total, _ = parse_page(self.call(method, biz))
+        except PageShapeError as exc:
+            raise errors.MalformedResponseError(
+                f"{method}: unexpected page shape: {exc}", method=method
+            ) from exc
+        return total
 
     def device_groups(self) -> list[dict[str, Any]]:
         return self.fetch_all("tracker.deviceGroup.page")

@@ -1,19 +1,18 @@
 """Trip readings, partitioned by UTC day of the reading time."""
 
 import os
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
 import pandas as pd
+from pydantic import Field
 
-from freshliance_pipeline import normalize
 from freshliance_pipeline.assets._common import API_POOL, GROUP, utc_now
-from freshliance_pipeline.assets.snapshots import freshliance_trips
-from freshliance_pipeline.lake import schemas
-from freshliance_pipeline.lake.writer import latest_partition, to_table, write_partition
+from freshliance_pipeline.assets.trips import freshliance_trips
 from freshliance_pipeline.resources import FreshlianceResource, LakeResource
-from freshliance_pipeline.windows import PROBE_TYPES, plan_trip_windows, to_ms
+from freshliance_pipeline.sync.lake_state import current_trips
+from freshliance_pipeline.sync.readings import SyncSettings, sync_readings
 
 # The first day a backfill can reach; override for accounts with older trips.
 PARTITIONS_START = os.environ.get("FRESHLIANCE_PARTITIONS_START", "2025-01-01")
@@ -21,6 +20,24 @@ PARTITIONS_START = os.environ.get("FRESHLIANCE_PARTITIONS_START", "2025-01-01")
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=PARTITIONS_START, timezone="UTC", end_offset=1
 )
+
+
+class ReadingsConfig(dg.Config):
+    """Limit a run to some trips ("re-sync this shipment"): their windows are read again
+    whole, whatever the lake holds; other trips' readings in the same days are kept."""
+
+    trip_ids: list[int] = Field(default_factory=list)
+    trip_codes: list[str] = Field(default_factory=list)
+
+
+def sync_settings(force: bool = False) -> SyncSettings:
+    settle = os.environ.get("FRESHLIANCE_SETTLE_HOURS")
+    workers = os.environ.get("FRESHLIANCE_FETCH_CONCURRENCY")
+    return SyncSettings(
+        settle=timedelta(hours=float(settle)) if settle else SyncSettings.settle,
+        concurrency=int(workers) if workers else SyncSettings.concurrency,
+        force=force,
+    )
 
 
 @dg.asset(
@@ -32,70 +49,67 @@ daily_partitions = dg.DailyPartitionsDefinition(
     kinds={"python", "parquet"},
 )
 def freshliance_readings(
-    context: dg.AssetExecutionContext, freshliance: FreshlianceResource, lake: LakeResource
+    context: dg.AssetExecutionContext,
+    config: ReadingsConfig,
+    freshliance: FreshlianceResource,
+    lake: LakeResource,
 ) -> dg.MaterializeResult[Any]:
     """Sensor readings of every trip (built-in and external probe), one row per trip, probe
     and reading time, in daily UTC partitions by reading time.
 
-    A run over a range of days asks the gateway once per trip and probe for the whole range,
-    then replaces each day's partition atomically, so re-running any range is safe.
+    A run over a range of days reads each trip's window once for the whole range, asks only
+    for what changed since the last run, and rewrites only the days whose content changed.
     """
     window = context.partition_time_window
-    start_ms, end_ms = to_ms(window.start), to_ms(window.end)
-    assert start_ms is not None and end_ms is not None
-    fetched_at = utc_now()
-    trips = latest_partition(lake.lake_dir, schemas.TRIPS)
-    if trips is None:
+    now = utc_now()
+    trips = current_trips(lake.lake_dir)
+    if trips.empty:
         raise dg.Failure("no trips in the lake yet: materialize freshliance_trips first")
-    plan = plan_trip_windows(trips.to_pylist(), start_ms, end_ms, to_ms(fetched_at) or 0)
+    selected = bool(config.trip_ids or config.trip_codes)
+    if selected:
+        trips = trips[
+            trips["userDeviceTripId"].isin(config.trip_ids)
+            | trips["tripCode"].isin(config.trip_codes)
+        ]
+        if trips.empty:
+            raise dg.Failure(
+                f"no trip matches trip_ids={config.trip_ids} trip_codes={config.trip_codes}"
+            )
     context.log.info(
         "window start=%s end=%s trips=%d partitions=%d",
         window.start.isoformat(),
         window.end.isoformat(),
-        len(plan),
+        len(trips),
         len(context.partition_keys),
     )
-
-    frames = [
-        normalize.readings([], trip_id=0, device_code="", probe_type=0, fetched_at=fetched_at)
-    ]
     with freshliance.get_client() as client:
-        for trip in plan:
-            for probe_type in PROBE_TYPES:
-                rows = client.trip_probe_data(trip.trip_id, probe_type, trip.begin_ms, trip.end_ms)
-                frames.append(
-                    normalize.readings(
-                        rows,
-                        trip_id=trip.trip_id,
-                        device_code=trip.device_code,
-                        probe_type=probe_type,
-                        fetched_at=fetched_at,
-                    )
-                )
-    readings = _in_window(pd.concat(frames, ignore_index=True), window.start, window.end)
-
-    day = readings["ts"].dt.strftime("%Y-%m-%d")
-    counts = {}
-    for key in context.partition_keys:
-        part = readings[day == key]
-        write_partition(lake.lake_dir, schemas.READINGS, key, to_table(part, schemas.READINGS))
-        counts[key] = len(part)
-    if not len(readings):
-        context.log.warning("no readings in the window")
-    context.log.info("wrote rows=%d partitions=%d", len(readings), len(counts))
+        report = sync_readings(
+            client,
+            lake.lake_dir,
+            _records(trips),
+            window.start,
+            window.end,
+            now,
+            sync_settings(force=selected),
+        )
+    data_calls = client.stats.calls["tracker.tripData.pageProbeData"]
+    context.log.info(
+        "readings rows_new=%d rows_unchanged=%d partitions_written=%d data_calls=%d ideal=%d",
+        report.rows_new,
+        report.rows_unchanged,
+        len(report.partitions_written),
+        data_calls,
+        report.ideal_calls,
+    )
+    efficiency = data_calls / report.ideal_calls if report.ideal_calls else None
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(readings),
-            "rows_by_partition": counts,
-            "trip_windows": len(plan),
+            **report.as_metadata(),
             **client.stats.as_metadata(),
+            "data_calls_per_ideal": efficiency,
         }
     )
 
 
-def _in_window(frame: pd.DataFrame, start: datetime, end: datetime) -> pd.DataFrame:
-    """Keep rows inside [start, end), one per (trip, probe, time): the gateway may repeat a
-    row across pages when data arrives while we page."""
-    inside = frame[(frame["ts"] >= pd.Timestamp(start)) & (frame["ts"] < pd.Timestamp(end))]
-    keys = ["userDeviceTripId", "probeType", "ts"]
-    return inside.drop_duplicates(subset=keys, keep="last").sort_values(keys, ignore_index=True)
+def _records(trips: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in trips.to_dict("records")]

@@ -86,11 +86,3 @@ freshliance_group_devices = snapshot_asset(
     "Which devices each group holds, with their current trip status: one row per (group, "
     "device) per daily snapshot.",
 )
-freshliance_trips = snapshot_asset(
-    "freshliance_trips",
-    schemas.TRIPS,
-    lambda client, at: normalize.trips(client.device_trips(), at),
-    "Every trip of the account with its status, route, goods and expected and actual times: "
-    "one row per trip per daily snapshot. NOTE: the whole trip history is listed on each run; "
-    "fetching only new and open trips with a lookback is the planned incremental version.",
-)

@@ -182,7 +182,32 @@ READINGS = Dataset(
     ),
 )
 
+# The sync's own bookkeeping, one row per (day, trip, probe) window it has read: how many
+# readings the gateway held then, when it looked, and whether the window is settled (its trip
+# ended long enough ago that no late upload is expected), so later runs can skip it.
+READING_WINDOWS = Dataset(
+    "reading_windows",
+    "reading_date",
+    _schema(
+        _i("userDeviceTripId", nullable=False),
+        _s("deviceCode", nullable=False),
+        _i("probeType", nullable=False),
+        _i("rowCount", nullable=False),
+        pa.field("checkedAt", TIMESTAMP, nullable=False),
+        pa.field("settled", pa.bool_(), nullable=False),
+    ),
+)
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
-    for d in (ACCOUNT, DEVICES, DEVICE_GROUPS, GROUP_DEVICES, CONFIG_TEMPLATES, TRIPS, READINGS)
+    for d in (
+        ACCOUNT,
+        DEVICES,
+        DEVICE_GROUPS,
+        GROUP_DEVICES,
+        CONFIG_TEMPLATES,
+        TRIPS,
+        READINGS,
+        READING_WINDOWS,
+    )
 }

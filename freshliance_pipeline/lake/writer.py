@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,15 +85,27 @@ def read_partition(lake_dir: Path, dataset: Dataset, value: str) -> pa.Table | N
 
 def latest_partition(lake_dir: Path, dataset: Dataset) -> pa.Table | None:
     """The partition with the greatest value (snapshots: the newest day), if any."""
+    values = partition_values(lake_dir, dataset)
+    if not values:
+        return None
+    return read_partition(lake_dir, dataset, values[-1])
+
+
+def partition_values(lake_dir: Path, dataset: Dataset) -> list[str]:
+    """The values of every written partition, sorted."""
     root = lake_dir / dataset.name
     prefix = f"{dataset.partition_column}="
     if not root.exists():
-        return None
-    values = sorted(
+        return []
+    return sorted(
         p.name[len(prefix) :]
         for p in root.iterdir()
         if p.is_dir() and p.name.startswith(prefix) and (p / PART_FILE).exists()
     )
-    if not values:
-        return None
-    return read_partition(lake_dir, dataset, values[-1])
+
+
+def read_partitions(lake_dir: Path, dataset: Dataset, values: Iterable[str]) -> pa.Table:
+    """The rows of the given partitions (those that exist), with no partition column."""
+    tables = [read_partition(lake_dir, dataset, value) for value in values]
+    present = [t for t in tables if t is not None]
+    return pa.concat_tables(present) if present else dataset.schema.empty_table()

@@ -1,0 +1,1 @@
+"""Incremental sync logic: what to ask the gateway for, given what the lake holds."""

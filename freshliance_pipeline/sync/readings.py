@@ -1,0 +1,371 @@
+"""Incremental sync of trip readings: every reading once, at close to the ideal call count.
+
+For the days a run covers, each trip that overlaps them has one window per probe (merged
+across the days). What happens to a window depends on what the lake already knows:
+
+- never read: fetched whole, 50 rows a call;
+- settled (its trip ended at least ``settle`` ago and a check after that found nothing new):
+  left alone, no call;
+- otherwise: one call with ``pageSize`` 1 gives the gateway's count. Equal to the stored count:
+  nothing to do. Higher: only the part after the newest stored reading is fetched, and if that
+  does not account for the difference (an upload filled a hole) the window is fetched whole.
+
+Devices whose windows show built-in readings and no external-probe readings are not asked for
+external-probe data again for a week. A window whose paging came back with fewer rows than its
+``total`` (data arriving while paging, rows in no particular order) is read again and the rows
+merged by reading time, so nothing is lost and nothing doubled.
+
+Each day's partition is rewritten only when its content changed, atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from freshliance_pipeline import normalize
+from freshliance_pipeline.api.client import FreshlianceClient
+from freshliance_pipeline.lake import schemas
+from freshliance_pipeline.lake.writer import to_table, write_partition
+from freshliance_pipeline.sync.lake_state import LakeView, StoredWindow, days_between, load_view
+from freshliance_pipeline.windows import PROBE_TYPES, TripWindow, plan_trip_windows, to_ms
+
+logger = logging.getLogger(__name__)
+
+PAGE = 50
+FULL_READ_ATTEMPTS = 3
+KEYS = ["userDeviceTripId", "probeType", "ts"]
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    # An ended trip's windows are checked until this long after its end, for late uploads.
+    settle: timedelta = timedelta(hours=24)
+    concurrency: int = 4
+    # Re-fetch every window whatever the lake holds ("re-sync this shipment").
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class Window:
+    trip: TripWindow
+    probe_type: int
+    trip_ended_ms: int | None
+    days: tuple[str, ...]
+
+
+@dataclass
+class Outcome:
+    window: Window
+    action: str  # fetched | appended | unchanged | settled | skipped
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    checked: bool = True
+
+
+@dataclass
+class ReadingsReport:
+    actions: Counter[str] = field(default_factory=Counter)
+    rows_fetched: int = 0
+    rows_new: int = 0
+    rows_unchanged: int = 0
+    rows_total: int = 0
+    ideal_calls: int = 0
+    partitions_written: list[str] = field(default_factory=list)
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {
+            "windows_by_action": dict(sorted(self.actions.items())),
+            "rows_fetched": self.rows_fetched,
+            "rows_new": self.rows_new,
+            "rows_unchanged": self.rows_unchanged,
+            "dagster/row_count": self.rows_total,
+            "ideal_data_calls": self.ideal_calls,
+            "partitions_written": len(self.partitions_written),
+        }
+
+
+def sync_readings(
+    client: FreshlianceClient,
+    lake_dir: Path,
+    trips: Iterable[Mapping[str, Any]],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    settings: SyncSettings | None = None,
+) -> ReadingsReport:
+    """Bring the readings partitions of ``[start, end)`` up to date with the gateway."""
+    settings = settings or SyncSettings()
+    days = days_between(start, end)
+    view = load_view(lake_dir, days, now)
+    start_ms, end_ms, now_ms = _ms(start), _ms(end), _ms(now)
+    trip_rows = list(trips)
+    ended = {int(t["userDeviceTripId"]): to_ms(t.get("actualEndTime")) for t in trip_rows}
+    plan = plan_trip_windows(trip_rows, start_ms, end_ms, now_ms)
+
+    by_device: dict[str, list[Window]] = {}
+    for trip in plan:
+        trip_days = tuple(days_between(_dt(trip.begin_ms), _dt(trip.end_ms + 1)))
+        for probe_type in PROBE_TYPES:
+            window = Window(trip, probe_type, ended.get(trip.trip_id), trip_days)
+            by_device.setdefault(trip.device_code, []).append(window)
+
+    def run_device(windows: list[Window]) -> list[Outcome]:
+        return _sync_device(client, view, windows, settings, now_ms)
+
+    with ThreadPoolExecutor(max_workers=max(1, settings.concurrency)) as pool:
+        outcomes = [o for batch in pool.map(run_device, by_device.values()) for o in batch]
+
+    report = ReadingsReport()
+    fetched_at = now
+    frames = {
+        o.window: _frame(o.rows, o.window, fetched_at) for o in outcomes if o.action in _WRITES
+    }
+    final = _merge(view.readings, outcomes, frames)
+    _write(lake_dir, days, view, final, report)
+    _write_state(lake_dir, days, view, final, outcomes, now, settings, report)
+
+    for outcome in outcomes:
+        report.actions[outcome.action] += 1
+        report.rows_fetched += len(outcome.rows)
+        if outcome.action != "skipped":
+            count = _count(final, outcome.window.trip.trip_id, outcome.window.probe_type)
+            report.ideal_calls += math.ceil(count / PAGE)
+    report.rows_total = len(final)
+    return report
+
+
+_WRITES = ("fetched", "appended")
+
+
+def _sync_device(
+    client: FreshlianceClient,
+    view: LakeView,
+    windows: list[Window],
+    settings: SyncSettings,
+    now_ms: int,
+) -> list[Outcome]:
+    """One device's windows in trip order, so what one trip shows about the device's probes
+    spares calls on the next."""
+    lacks_external = windows[0].trip.device_code in view.lacks_external_probe
+    outcomes: list[Outcome] = []
+    builtin_rows: dict[int, int] = {}
+    for window in sorted(windows, key=lambda w: (w.trip.begin_ms, w.probe_type)):
+        if window.probe_type == 1 and lacks_external and not settings.force:
+            outcomes.append(Outcome(window, "skipped", checked=False))
+            continue
+        stored = view.stored(window.trip.trip_id, window.probe_type, window.days)
+        outcome = _sync_window(client, window, stored, settings)
+        outcomes.append(outcome)
+        total = stored.count + len(outcome.rows) if outcome.action == "appended" else None
+        seen = len(outcome.rows) if outcome.action == "fetched" else (total or stored.count)
+        if window.probe_type == 0:
+            builtin_rows[window.trip.trip_id] = seen
+        elif seen == 0 and builtin_rows.get(window.trip.trip_id, 0) > 0:
+            lacks_external = True
+    return outcomes
+
+
+def _sync_window(
+    client: FreshlianceClient, window: Window, stored: StoredWindow, settings: SyncSettings
+) -> Outcome:
+    trip, probe = window.trip, window.probe_type
+    if settings.force or not stored.known:
+        return Outcome(window, "fetched", _read_whole(client, window))
+    if stored.settled:
+        return Outcome(window, "settled", checked=False)
+    total = client.count_probe_data(trip.trip_id, probe, trip.begin_ms, trip.end_ms)
+    if total == stored.count:
+        return Outcome(window, "unchanged")
+    if total > stored.count and stored.max_ts_ms is not None:
+        tail_begin = stored.max_ts_ms + 1
+        if tail_begin <= trip.end_ms:
+            rows, _ = client.trip_probe_window(trip.trip_id, probe, tail_begin, trip.end_ms)
+            tail = _unique(rows)
+            if stored.count + len(tail) == total:
+                return Outcome(window, "appended", list(tail.values()))
+    return Outcome(window, "fetched", _read_whole(client, window))
+
+
+def _read_whole(client: FreshlianceClient, window: Window) -> list[dict[str, Any]]:
+    """All rows of a window; read again while paging returned fewer rows than announced."""
+    trip = window.trip
+    seen: dict[int, dict[str, Any]] = {}
+    for attempt in range(1, FULL_READ_ATTEMPTS + 1):
+        rows, total = client.trip_probe_window(
+            trip.trip_id, window.probe_type, trip.begin_ms, trip.end_ms
+        )
+        seen.update(_unique(rows))
+        if len(seen) >= total:
+            break
+        logger.info(
+            "window short trip=%d probe=%d rows=%d total=%d attempt=%d",
+            trip.trip_id,
+            window.probe_type,
+            len(seen),
+            total,
+            attempt,
+        )
+    return list(seen.values())
+
+
+def _unique(rows: Iterable[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        ts = row.get("ts")
+        if ts is None:
+            continue
+        out[int(str(ts))] = row
+    return out
+
+
+def _frame(rows: list[dict[str, Any]], window: Window, fetched_at: datetime) -> pd.DataFrame:
+    trip = window.trip
+    frame = normalize.readings(
+        rows,
+        trip_id=trip.trip_id,
+        device_code=trip.device_code,
+        probe_type=window.probe_type,
+        fetched_at=fetched_at,
+    )
+    begin, end = pd.Timestamp(_dt(trip.begin_ms)), pd.Timestamp(_dt(trip.end_ms))
+    return frame[(frame["ts"] >= begin) & (frame["ts"] <= end)]
+
+
+def _merge(
+    stored: pd.DataFrame, outcomes: list[Outcome], frames: dict[Window, pd.DataFrame]
+) -> pd.DataFrame:
+    """Stored rows, less what whole re-reads replace, plus what was fetched."""
+    keep = pd.Series(True, index=stored.index)
+    for outcome in outcomes:
+        if outcome.action != "fetched":
+            continue
+        w = outcome.window
+        keep &= ~(
+            (stored["userDeviceTripId"] == w.trip.trip_id)
+            & (stored["probeType"] == w.probe_type)
+            & (stored["ts"] >= pd.Timestamp(_dt(w.trip.begin_ms)))
+            & (stored["ts"] <= pd.Timestamp(_dt(w.trip.end_ms)))
+        )
+    kept = stored[keep].drop(columns=["reading_date"])
+    merged = pd.concat([kept, *frames.values()], ignore_index=True) if frames else kept
+    merged = merged.drop_duplicates(subset=KEYS, keep="last").sort_values(KEYS)
+    merged["reading_date"] = merged["ts"].dt.strftime("%Y-%m-%d")
+    return merged.reset_index(drop=True)
+
+
+def _write(
+    lake_dir: Path,
+    days: list[str],
+    view: LakeView,
+    final: pd.DataFrame,
+    report: ReadingsReport,
+) -> None:
+    for day in days:
+        before = view.readings[view.readings["reading_date"] == day].drop(columns="reading_date")
+        after = final[final["reading_date"] == day].drop(columns="reading_date")
+        old_keys, new_keys = _keys(before), _keys(after)
+        report.rows_new += len(new_keys - old_keys)
+        report.rows_unchanged += len(new_keys & old_keys)
+        table = to_table(after.reset_index(drop=True), schemas.READINGS)
+        exists = (lake_dir / schemas.READINGS.name / f"reading_date={day}").exists()
+        if exists and _same(to_table(before.reset_index(drop=True), schemas.READINGS), table):
+            continue
+        write_partition(lake_dir, schemas.READINGS, day, table)
+        report.partitions_written.append(day)
+
+
+def _keys(frame: pd.DataFrame) -> set[tuple[int, int, int]]:
+    return set(
+        zip(
+            frame["userDeviceTripId"].astype("int64"),
+            frame["probeType"].astype("int64"),
+            frame["ts"].astype("int64"),
+            strict=True,
+        )
+    )
+
+
+def _same(before: pa.Table, after: pa.Table) -> bool:
+    """Equal rows, whenever they were fetched: an idle run must not rewrite a partition."""
+    columns = [name for name in before.column_names if name != "_fetched_at"]
+    order = [(key, "ascending") for key in KEYS]
+    return bool(before.select(columns).sort_by(order).equals(after.select(columns).sort_by(order)))
+
+
+def _write_state(
+    lake_dir: Path,
+    days: list[str],
+    view: LakeView,
+    final: pd.DataFrame,
+    outcomes: list[Outcome],
+    now: datetime,
+    settings: SyncSettings,
+    report: ReadingsReport,
+) -> None:
+    """Record each checked window per day; a day's file is rewritten only when it changed."""
+    now_ms = _ms(now)
+    updates: dict[str, dict[tuple[int, int], dict[str, Any]]] = {day: {} for day in days}
+    for outcome in outcomes:
+        w = outcome.window
+        if not outcome.checked:
+            continue
+        settled = w.trip_ended_ms is not None and now_ms >= w.trip_ended_ms + _td_ms(
+            settings.settle
+        )
+        if outcome.action == "unchanged" and not settled:
+            continue  # nothing new to record: keeps an idle run from writing anything
+        for day in w.days:
+            if day not in updates:
+                continue
+            count = _count(final[final["reading_date"] == day], w.trip.trip_id, w.probe_type)
+            updates[day][(w.trip.trip_id, w.probe_type)] = {
+                "userDeviceTripId": w.trip.trip_id,
+                "deviceCode": w.trip.device_code,
+                "probeType": w.probe_type,
+                "rowCount": count,
+                "checkedAt": pd.Timestamp(now),
+                "settled": settled,
+            }
+    for day, changed in updates.items():
+        if not changed:
+            continue
+        prior = view.windows[view.windows["reading_date"] == day].drop(columns="reading_date")
+        rows: list[dict[str, Any]] = [
+            {str(k): v for k, v in row.items()}
+            for row in prior.to_dict("records")
+            if (row["userDeviceTripId"], row["probeType"]) not in changed
+        ]
+        rows.extend(changed.values())
+        frame = pd.DataFrame(rows, columns=[f.name for f in schemas.READING_WINDOWS.schema])
+        frame["_fetched_at"] = pd.Timestamp(now)
+        frame = frame.sort_values(["userDeviceTripId", "probeType"]).reset_index(drop=True)
+        table = pa.Table.from_pandas(frame, schema=schemas.READING_WINDOWS.schema, safe=False)
+        write_partition(lake_dir, schemas.READING_WINDOWS, day, table)
+
+
+def _count(frame: pd.DataFrame, trip_id: int, probe_type: int) -> int:
+    return int(((frame["userDeviceTripId"] == trip_id) & (frame["probeType"] == probe_type)).sum())
+
+
+def _ms(value: datetime) -> int:
+    ms = to_ms(value)
+    assert ms is not None
+    return ms
+
+
+def _dt(ms: int) -> datetime:
+    return pd.Timestamp(ms, unit="ms", tz="UTC").to_pydatetime()
+
+
+def _td_ms(delta: timedelta) -> int:
+    return int(delta.total_seconds() * 1000)
