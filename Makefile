@@ -35,4 +35,4 @@ dev: bootstrap
 	trap "kill $$sandbox" EXIT; \
 	for i in $$(seq 100); do [ -f data/sandbox.env ] && break; sleep 0.2; done; \
 	set -a; source data/sandbox.env; set +a; \
-	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1
+	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 || [ $$? -eq 130 ]

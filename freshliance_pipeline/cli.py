@@ -8,13 +8,13 @@ import signal
 import sys
 import threading
 import warnings
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
 
 from freshliance_pipeline.api import errors, signing
-from freshliance_pipeline.api.client import DEFAULT_URL, FreshlianceClient
+from freshliance_pipeline.api.client import DEFAULT_URL, FreshlianceClient, RetryPolicy
 
 
 @click.group()
@@ -36,14 +36,14 @@ def demo(days: int, devices: int, seed: int) -> None:
     """Run the main job against the bundled sandbox gateway and summarize the result."""
     from freshliance_pipeline.demo import EXAMPLE_QUERY, run_demo
 
-    result = run_demo(_data_dir(), days=days, devices=devices, seed=seed, echo=click.echo)
+    try:
+        result = run_demo(_data_dir(), days=days, devices=devices, seed=seed, echo=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
     if not result.outcome.success:
-        for step, message in result.outcome.errors.items():
-            click.echo(f"step {step} failed:\n{message}", err=True)
+        _echo_failures(result.outcome.errors)
         sys.exit(1)
-    click.echo("\nrows:")
-    for name, count in result.counts.items():
-        click.echo(f"  {name:<28} {count:>8}")
+    _echo_counts(result.counts)
     click.echo(f"\nanalytics file: {result.analytics_path}")
     click.echo(f'try: uv run freshliance-pipeline query "{EXAMPLE_QUERY}"')
 
@@ -54,16 +54,65 @@ def demo(days: int, devices: int, seed: int) -> None:
 def sync(start: object, end: object) -> None:
     """Sync snapshots, trips and the readings of START..END (UTC days, END included), then
     build the models and publish analytics.duckdb."""
-    from freshliance_pipeline.runner import run_sync
+    from freshliance_pipeline.demo import read_counts
+    from freshliance_pipeline.runner import SyncRangeError, run_sync
 
     start_day: date = start.date()  # type: ignore[attr-defined]
     end_day: date = end.date()  # type: ignore[attr-defined]
-    outcome = run_sync(start_day, end_day)
-    for step, ok in outcome.steps.items():
-        click.echo(f"{step}: {'ok' if ok else 'failed'}")
-    for step, message in outcome.errors.items():
-        click.echo(f"step {step} failed:\n{message}", err=True)
-    sys.exit(0 if outcome.success else 1)
+    data_dir = _data_dir().resolve()
+    log_path = data_dir / "logs" / f"sync-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    click.echo(f"syncing {start_day} .. {end_day} into {data_dir} (full log: {log_path})")
+    try:
+        # dagster-dbt echoes dbt's own log to stdout: keep it in the log file.
+        with log_path.open("w") as log, contextlib.redirect_stdout(log):
+            outcome = run_sync(start_day, end_day, log_level="WARNING")
+    except SyncRangeError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    for step, ok in sorted(outcome.steps.items()):
+        click.echo(f"  {step:<40} {'ok' if ok else 'FAILED'}")
+    if not outcome.success:
+        _echo_failures(outcome.errors)
+        sys.exit(1)
+    _echo_counts(read_counts(data_dir / "analytics.duckdb"))
+
+
+@main.command()
+@click.option("--trip-id", "trip_ids", multiple=True, type=int, help="userDeviceTripId.")
+@click.option("--trip-code", "trip_codes", multiple=True, help="Trip code (waybill number).")
+def resync(trip_ids: tuple[int, ...], trip_codes: tuple[str, ...]) -> None:
+    """Read these shipments' readings again whole, over the days they span, then rebuild the
+    models. Other trips' readings are kept as they are."""
+    from freshliance_pipeline.demo import read_counts
+    from freshliance_pipeline.runner import SyncRangeError, run_resync
+
+    if not trip_ids and not trip_codes:
+        raise click.UsageError("name at least one --trip-id or --trip-code")
+    data_dir = _data_dir().resolve()
+    log_path = data_dir / "logs" / f"resync-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with log_path.open("w") as log, contextlib.redirect_stdout(log):
+            outcome = run_resync(list(trip_ids), list(trip_codes), log_level="WARNING")
+    except SyncRangeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for step, ok in sorted(outcome.steps.items()):
+        click.echo(f"  {step:<40} {'ok' if ok else 'FAILED'}")
+    if not outcome.success:
+        _echo_failures(outcome.errors)
+        sys.exit(1)
+    _echo_counts(read_counts(data_dir / "analytics.duckdb"))
+
+
+def _echo_failures(failures: dict[str, str]) -> None:
+    for step, message in failures.items():
+        click.echo(f"step {step} failed: {message}", err=True)
+
+
+def _echo_counts(counts: dict[str, int]) -> None:
+    click.echo("\nrows:")
+    for name, count in counts.items():
+        click.echo(f"  {name:<28} {count:>8}")
 
 
 @main.command()
@@ -82,14 +131,18 @@ def check() -> None:
         )
         key = resource.load_private_key()
         click.echo(f"gateway {url} appId {app_id or '(unset)'} key {signing.key_fingerprint(key)}")
-        with FreshlianceClient(app_id=app_id, private_key=key, base_url=url) as client:
+        # One quick retry only: a person is waiting for the answer.
+        retry = RetryPolicy(attempts=2, initial_wait_s=0.5, max_wait_s=1.0, throttled_for_s=5.0)
+        with FreshlianceClient(app_id=app_id, private_key=key, base_url=url, retry=retry) as client:
             info = client.user_info()
+    except errors.GatewayError as exc:
+        click.echo(
+            f"code={exc.code} subCode={exc.sub_code or ''} subMsg={exc.sub_msg or ''}", err=True
+        )
+        hint = errors.hint_for(exc.code or "", exc.sub_code)
+        click.echo(f"check failed: {hint or exc}", err=True)
+        sys.exit(1)
     except (errors.FreshlianceError, signing.KeyFormatError, ValueError) as exc:
-        if isinstance(exc, errors.GatewayError):
-            click.echo(
-                f"code={exc.code} subCode={exc.sub_code or ''} subMsg={exc.sub_msg or ''}",
-                err=True,
-            )
         click.echo(f"check failed: {exc}", err=True)
         sys.exit(1)
     click.echo(f"email: {info.get('email')}")
@@ -106,8 +159,10 @@ def check() -> None:
 )
 def keygen(out: Path) -> None:
     """Make an RSA 2048 key pair: keep the private key, upload the printed public key."""
+    out = out.expanduser()
     if out.exists():
         raise click.ClickException(f"{out} exists; refusing to overwrite a key")
+    out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = signing.generate_private_key()
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -187,4 +242,9 @@ def query(sql: str, path: Path | None) -> None:
         raise click.ClickException(f"{target} does not exist yet: run a sync or the demo first")
     with duckdb.connect(str(target), read_only=True) as connection:
         connection.execute("set TimeZone = 'UTC'")
-        connection.sql(sql).show(max_rows=100)
+        try:
+            relation = connection.sql(sql)
+        except duckdb.Error as exc:
+            raise click.ClickException(str(exc)) from exc
+        if relation is not None:
+            relation.show(max_rows=100, max_width=200)

@@ -17,7 +17,7 @@ from freshliance_pipeline.assets.snapshots import (
 )
 from freshliance_pipeline.assets.trips import freshliance_trips
 from freshliance_pipeline.resources import freshliance_from_env, lake_from_env
-from freshliance_pipeline.schedules import hourly_sync, sync_job
+from freshliance_pipeline.schedules import ended_trips_sensor, hourly_sync, readings_job, sync_job
 
 EXTRACT_ASSETS = [
     freshliance_account,
@@ -45,6 +45,7 @@ def build_resources() -> dict[str, object]:
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     resources=build_resources(),
-    jobs=[sync_job],
+    jobs=[sync_job, readings_job],
     schedules=[hourly_sync],
+    sensors=[ended_trips_sensor],
 )

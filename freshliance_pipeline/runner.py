@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
+
+from freshliance_pipeline.resources import LakeResource
+
+
+class SyncRangeError(ValueError):
+    """A requested range the readings partitions cannot hold."""
 
 
 @dataclass
 class SyncOutcome:
-    """Each step's run and whether it succeeded."""
+    """The run of the main job, each asset step and whether it succeeded."""
 
+    run_id: str = ""
     steps: dict[str, bool] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
-        return bool(self.steps) and all(self.steps.values())
+        return bool(self.steps) and all(self.steps.values()) and not self.errors
 
 
 def instance_from_env() -> dg.DagsterInstance:
@@ -32,60 +36,124 @@ def instance_from_env() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
+def check_range(start: date, end: date, first_day: date, today: date) -> None:
+    if end < start:
+        raise SyncRangeError(f"--end {end} is before --start {start}")
+    if start < first_day:
+        raise SyncRangeError(
+            f"--start {start} is before the first readings partition {first_day}; set "
+            "FRESHLIANCE_PARTITIONS_START to an earlier day to sync older trips"
+        )
+    if end > today:
+        raise SyncRangeError(f"--end {end} is in the future (today is {today} UTC)")
+
+
 def run_sync(
     start: date,
     end: date,
     instance: dg.DagsterInstance | None = None,
     log_level: str = "INFO",
 ) -> SyncOutcome:
-    """Snapshots and trips, then the readings partitions ``start``..``end`` (inclusive) in one
-    run, then dbt and the published DuckDB file. Stops at the first step that fails."""
-    if end < start:
-        raise ValueError(f"end {end} is before start {start}")
+    """One run of the main job: snapshots, trips, the readings of ``start``..``end``
+    (inclusive) read as one range, then dbt and the published DuckDB file."""
     # Imported here so the environment the caller set up is what the resources bind to.
     from freshliance_pipeline import definitions
-    from freshliance_pipeline.assets import dbt, readings
+    from freshliance_pipeline.assets.readings import daily_partitions
+    from freshliance_pipeline.schedules import SYNC_JOB, range_tags, sync_job
 
-    resources = definitions.build_resources()
-    instance = instance or instance_from_env()
-    steps: list[tuple[str, list[dg.AssetsDefinition], dict[str, str]]] = [
-        ("extract", list(definitions.EXTRACT_ASSETS), {}),
-        (
-            "readings",
-            [readings.freshliance_readings],
-            {
-                ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
-            },
-        ),
-        ("dbt", [dbt.freshliance_dbt_models], {}),
-    ]
-    outcome = SyncOutcome()
-    for name, assets, tags in steps:
-        result = dg.materialize(
-            assets,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            resources=resources,
-            instance=instance,
-            tags={"freshliance/step": name, **tags},
-            raise_on_error=False,
-        )
-        outcome.steps[name] = result.success
-        if not result.success:
-            outcome.errors[name] = _failure_text(result)
-            break
+    first_day = daily_partitions.start.date()
+    check_range(start, end, first_day, datetime.now(UTC).date())
+    job = dg.Definitions(
+        assets=definitions.ALL_ASSETS,
+        resources=definitions.build_resources(),
+        jobs=[sync_job],
+    ).resolve_job_def(SYNC_JOB)
+    result = job.execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        instance=instance or instance_from_env(),
+        tags=range_tags(start.isoformat(), end.isoformat()),
+        raise_on_error=False,
+    )
+    return _outcome(result)
+
+
+def _outcome(result: dg.ExecuteInProcessResult) -> SyncOutcome:
+    outcome = SyncOutcome(run_id=result.run_id)
+    for event in result.all_events:
+        if event.is_step_success and event.step_key:
+            outcome.steps[event.step_key] = True
+        elif event.is_step_failure and event.step_key:
+            outcome.steps[event.step_key] = False
+            outcome.errors[event.step_key] = _failure_text(event)
+    if not result.success and not outcome.errors:
+        outcome.errors["run"] = "the run failed before any step finished"
     return outcome
 
 
-def _failure_text(result: dg.ExecuteInProcessResult) -> str:
-    messages = []
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            messages.append(f"{event.step_key}: {error.message.strip()}")
-    return "\n".join(messages) or "run failed"
+def _failure_text(event: dg.DagsterEvent) -> str:
+    """The innermost error of a step failure: the wrapper errors only name the step."""
+    data = event.step_failure_data
+    error = data.error if data else None
+    if error is None:
+        return "failed"
+    while error.cause is not None:
+        error = error.cause
+    return f"{error.cls_name}: {error.message.strip()}" if error.cls_name else error.message
 
 
 def last_days(days: int, today: date) -> tuple[date, date]:
     """The ``days`` complete UTC days before ``today``."""
     return today - timedelta(days=days), today - timedelta(days=1)
+
+
+def trip_days(
+    lake_dir: Path, trip_ids: list[int], trip_codes: list[str], today: date
+) -> tuple[date, date]:
+    """The UTC days the selected trips span, from the trips the lake knows."""
+    from freshliance_pipeline.sync.lake_state import current_trips
+
+    trips = current_trips(lake_dir)
+    if not trips.empty:
+        trips = trips[trips["userDeviceTripId"].isin(trip_ids) | trips["tripCode"].isin(trip_codes)]
+        trips = trips[trips["actualBeginTime"].notna()]
+    if trips.empty:
+        raise SyncRangeError(
+            f"no started trip in the lake matches trip ids {trip_ids} or trip codes "
+            f"{trip_codes}; run a sync first so the trip is known"
+        )
+    first = trips["actualBeginTime"].min().date()
+    ends = trips["actualEndTime"]
+    last = today if ends.isna().any() else ends.max().date()
+    return first, min(last, today)
+
+
+def run_resync(
+    trip_ids: list[int],
+    trip_codes: list[str],
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "INFO",
+) -> SyncOutcome:
+    """Read the selected trips' readings again whole (other trips' rows are kept), over the
+    days they span, in one run, then rebuild the models."""
+    from freshliance_pipeline import definitions
+    from freshliance_pipeline.schedules import RESYNC_JOB, range_tags, readings_job
+
+    resources = definitions.build_resources()
+    lake = resources["lake"]
+    assert isinstance(lake, LakeResource)
+    start, end = trip_days(lake.lake_dir, trip_ids, trip_codes, datetime.now(UTC).date())
+    job = dg.Definitions(
+        assets=definitions.ALL_ASSETS, resources=resources, jobs=[readings_job]
+    ).resolve_job_def(RESYNC_JOB)
+    result = job.execute_in_process(
+        run_config={
+            "loggers": {"console": {"config": {"log_level": log_level}}},
+            "ops": {
+                "freshliance_readings": {"config": {"trip_ids": trip_ids, "trip_codes": trip_codes}}
+            },
+        },
+        instance=instance or instance_from_env(),
+        tags=range_tags(start.isoformat(), end.isoformat()),
+        raise_on_error=False,
+    )
+    return _outcome(result)

@@ -10,6 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from freshliance_pipeline.definitions import defs
 from freshliance_pipeline.schedules import hourly_sync
@@ -51,15 +55,17 @@ def test_dbt_sources_are_the_extract_assets() -> None:
     assert upstream == {"freshliance_readings"}
 
 
-def test_hourly_schedule_asks_for_todays_partition() -> None:
+def test_hourly_schedule_asks_for_today_and_the_recent_days_in_one_run() -> None:
     when = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)
     context = dg.build_schedule_context(scheduled_execution_time=when)
 
     result = hourly_sync(context)
 
     assert isinstance(result, Iterator)
-    requests = list(result)
-    assert [r.partition_key for r in requests if isinstance(r, dg.RunRequest)] == ["2026-12-03"]
+    requests = [r for r in result if isinstance(r, dg.RunRequest)]
+    assert len(requests) == 1
+    assert requests[0].tags[ASSET_PARTITION_RANGE_START_TAG] == "2026-12-01"
+    assert requests[0].tags[ASSET_PARTITION_RANGE_END_TAG] == "2026-12-03"
     assert defs.resolve_job_def("freshliance_sync").partitions_def is not None
 
 

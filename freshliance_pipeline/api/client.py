@@ -116,7 +116,7 @@ class FreshlianceClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not app_id:
-            raise ValueError("app_id is empty: set FRESHLIANCE_APP_ID")
+            raise ValueError("FRESHLIANCE_APP_ID is not set")
         self.app_id = str(app_id)
         self.url = base_url
         self._key = private_key
@@ -347,8 +347,15 @@ def _compact(**params: Any) -> dict[str, Any]:
 def parse_envelope(method: str, http_status: int, body: bytes) -> Any:
     """Return the ``data`` of a success envelope or raise the matching error."""
     if http_status != 200:
+        hint = (
+            "; check FRESHLIANCE_API_URL: it names the gateway's one endpoint, ending in /api"
+            if http_status in (404, 405)
+            else ""
+        )
         raise errors.HTTPStatusError(
-            f"{method}: HTTP {http_status} from the gateway", method=method, http_status=http_status
+            f"{method}: HTTP {http_status} from the gateway{hint}",
+            method=method,
+            http_status=http_status,
         )
     try:
         envelope = json.loads(body)

@@ -184,12 +184,14 @@ def public_key_pem(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> str:
 
 
 def key_fingerprint(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> str:
-    """Short SHA-256 fingerprint of the public key's DER, safe to show to users."""
+    """SHA-256 of the public key's DER (SubjectPublicKeyInfo), base64 without padding, as
+    ``openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`` prints it.
+    Safe to show: it identifies the key pair without revealing it."""
     public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
     der = public.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return "SHA256:" + hashlib.sha256(der).hexdigest()[:16]
+    return "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")
 
 
 def constant_time_equal(left: str, right: str) -> bool:

@@ -41,9 +41,18 @@ class TripsReport:
     changed: int
     devices_listed: int
     lookback_hours: float
+    # The days spanned by trips that ended in this sync: their readings are worth one more
+    # complete check, which the trip-change sensor requests.
+    ended_days: tuple[str, str] | None = None
 
     def as_metadata(self) -> dict[str, Any]:
+        resync = (
+            {"resync_start": self.ended_days[0], "resync_end": self.ended_days[1]}
+            if self.ended_days
+            else {}
+        )
         return {
+            **resync,
             "mode": self.mode,
             "trips_listed": self.listed,
             "trips_new": self.new,
@@ -87,6 +96,7 @@ def sync_trips(
     fetched = normalize.trips(rows, now).drop_duplicates("userDeviceTripId", keep="last")
 
     new, changed = _compare(known, fetched)
+    ended_days = _ended_days(known, fetched)
     today = read_partition(lake_dir, schemas.TRIPS, now.strftime("%Y-%m-%d"))
     earlier_today: pd.DataFrame = today.to_pandas() if today is not None else fetched.iloc[0:0]
     merged = pd.concat([earlier_today, fetched], ignore_index=True)
@@ -99,6 +109,7 @@ def sync_trips(
         changed=changed,
         devices_listed=devices_listed,
         lookback_hours=lookback.total_seconds() / 3600,
+        ended_days=ended_days,
     )
     return merged, report
 
@@ -116,3 +127,20 @@ def _compare(known: pd.DataFrame, fetched: pd.DataFrame) -> tuple[int, int]:
         elif any(old[name] != row[name] for name in COMPARED):
             changed += 1
     return new, changed
+
+
+def _ended_days(known: pd.DataFrame, fetched: pd.DataFrame) -> tuple[str, str] | None:
+    """First and last day of the trips that are ``end`` now and were not before."""
+    was_ended = (
+        set(known[known["tripStatus"] == "end"]["userDeviceTripId"]) if len(known) else set()
+    )
+    ended = fetched[
+        (fetched["tripStatus"] == "end")
+        & ~fetched["userDeviceTripId"].isin(was_ended)
+        & fetched["actualBeginTime"].notna()
+    ]
+    if known.empty or ended.empty:
+        return None
+    first = ended["actualBeginTime"].min().strftime("%Y-%m-%d")
+    last = ended["actualEndTime"].fillna(ended["actualBeginTime"]).max().strftime("%Y-%m-%d")
+    return first, last
