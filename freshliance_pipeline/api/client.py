@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -114,6 +115,7 @@ class FreshlianceClient:
         burst: float | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not app_id:
             raise ValueError("FRESHLIANCE_APP_ID is not set")
@@ -123,6 +125,8 @@ class FreshlianceClient:
         self._retry = retry or RetryPolicy()
         self.bucket = TokenBucket(max_rps, burst, sleep=sleep)
         self._sleep = sleep
+        # The wall clock that stamps requests (a parameter so a skewed machine can be staged).
+        self._clock = clock
         self._http = httpx.Client(
             timeout=timeout,
             transport=transport,
@@ -191,7 +195,7 @@ class FreshlianceClient:
             "format": "JSON",
             "charset": "UTF-8",
             "signType": "RSA2",
-            "timestamp": str(int(time.time() * 1000)),
+            "timestamp": str(int(self._clock() * 1000)),
             "version": "1.0",
         }
         if biz:
@@ -220,9 +224,28 @@ class FreshlianceClient:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
-        data = parse_envelope(method, response.status_code, response.content)
+        try:
+            data = parse_envelope(method, response.status_code, response.content)
+        except errors.InvalidRequestError as exc:
+            raise self._explained(exc, response) from None
         self.bucket.succeeded()
         return data
+
+    def _explained(
+        self, exc: errors.InvalidRequestError, response: httpx.Response
+    ) -> errors.InvalidRequestError:
+        """Add what this side knows to the two rejections a user most often has to debug."""
+        if exc.sub_code == "invalid-signature":
+            exc.add_detail(f"this request was signed with key {signing.key_fingerprint(self._key)}")
+        elif exc.sub_code == "invalid-timestamp":
+            offset = clock_offset_s(response, self._clock)
+            if offset is not None:
+                exc.clock_offset_s = offset
+                direction = "ahead of" if offset > 0 else "behind"
+                exc.add_detail(
+                    f"this machine's clock is {abs(offset):.0f} s {direction} the gateway's"
+                )
+        return exc
 
     # -- paging ---------------------------------------------------------------------------
 
@@ -397,3 +420,16 @@ def _text(value: Any) -> str | None:
     if value is None or value == "":
         return None
     return str(value)
+
+
+def clock_offset_s(response: httpx.Response, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds this machine's clock runs ahead of the server's, from the response's Date
+    header (whole seconds, so only offsets of a few seconds and more are meaningful)."""
+    header = response.headers.get("date")
+    if not header:
+        return None
+    try:
+        server = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    return float(now() - server.timestamp())

@@ -47,9 +47,15 @@ class FreshlianceError(Exception):
         self.sub_code = sub_code
         self.sub_msg = sub_msg
         self.http_status = http_status
+        # Set on invalid-timestamp rejections when the server's clock could be read.
+        self.clock_offset_s: float | None = None
 
     def __str__(self) -> str:
         return self.message
+
+    def add_detail(self, text: str) -> None:
+        self.message = f"{self.message}; {text}"
+        self.args = (self.message,)
 
 
 class GatewayError(FreshlianceError):

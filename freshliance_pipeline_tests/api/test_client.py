@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -177,3 +178,34 @@ def test_retries_give_up_after_the_policy_attempts(gateway: Gateway) -> None:
 
     assert caught.value.http_status == 503
     assert transport.seen == NO_WAIT.attempts
+
+
+def test_clock_skew_is_reported_with_the_measured_offset(gateway: Gateway) -> None:
+    behind = 15 * 60.0
+    with (
+        client_for(gateway, clock=lambda: time.time() - behind) as client,
+        pytest.raises(errors.InvalidRequestError) as caught,
+    ):
+        client.user_info()
+
+    assert caught.value.sub_code == "invalid-timestamp"
+    assert caught.value.clock_offset_s is not None
+    assert abs(caught.value.clock_offset_s + behind) < 5
+    assert (
+        "900 s behind the gateway's" in str(caught.value)
+        or "899 s behind" in str(caught.value)
+        or "901 s behind" in str(caught.value)
+    )
+
+
+def test_a_signature_rejection_names_the_fingerprint_of_the_key_used(gateway: Gateway) -> None:
+    other = signing.generate_private_key()
+    with (
+        FreshlianceClient(
+            app_id=gateway.app_id, private_key=other, base_url=gateway.url, retry=NO_WAIT
+        ) as client,
+        pytest.raises(errors.InvalidRequestError) as caught,
+    ):
+        client.user_info()
+
+    assert signing.key_fingerprint(other) in str(caught.value)
