@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 
@@ -191,11 +192,7 @@ def test_clock_skew_is_reported_with_the_measured_offset(gateway: Gateway) -> No
     assert caught.value.sub_code == "invalid-timestamp"
     assert caught.value.clock_offset_s is not None
     assert abs(caught.value.clock_offset_s + behind) < 5
-    assert (
-        "900 s behind the gateway's" in str(caught.value)
-        or "899 s behind" in str(caught.value)
-        or "901 s behind" in str(caught.value)
-    )
+    assert re.search(r"(899|900|901) s behind the gateway's", str(caught.value))
 
 
 def test_a_signature_rejection_names_the_fingerprint_of_the_key_used(gateway: Gateway) -> None:
