@@ -8,9 +8,11 @@ of the same partition replaces it instead of adding to it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ import pyarrow.parquet as pq
 from freshliance_pipeline.lake.schemas import Dataset
 
 PART_FILE = "part-0.parquet"
+STALE_TEMP_S = 3600
 _PARTITION_VALUE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.:-]*$")
 
 
@@ -61,6 +64,7 @@ def write_partition(
         raise ValueError(f"{dataset.name}: table schema differs from the lake schema")
     target_dir = partition_dir(lake_dir, dataset, value)
     target_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp_files(target_dir)
     target = target_dir / PART_FILE
     fd, tmp_name = tempfile.mkstemp(prefix=".part-", suffix=".tmp", dir=target_dir)
     os.close(fd)
@@ -73,6 +77,16 @@ def write_partition(
     finally:
         tmp.unlink(missing_ok=True)
     return WrittenPartition(path=target, row_count=table.num_rows)
+
+
+def _remove_stale_temp_files(folder: Path) -> None:
+    """Temp files of writers killed before their rename; readers never see them (their names
+    do not end in .parquet), but they would pile up. Young ones may belong to a live writer."""
+    cutoff = time.time() - STALE_TEMP_S
+    for leftover in folder.glob(".part-*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
 
 
 def read_partition(lake_dir: Path, dataset: Dataset, value: str) -> pa.Table | None:
