@@ -6,12 +6,13 @@ device lacks is simply absent. Each column is coerced to the schema's type here,
 and a value that cannot be coerced raises :class:`NormalizationError` naming the dataset, the
 column and the value, instead of landing as something else.
 
-NOTE: fields the schemas do not list are dropped here; keeping them (an extras column) is
-planned with the schema-stability work.
+Fields the schema does not list are kept in the row's ``_extras`` column as a JSON object, and
+logged once per dataset and field, so a field the gateway starts sending is never lost.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -23,6 +24,8 @@ import pyarrow as pa
 from freshliance_pipeline.api.signing import canonical_json
 from freshliance_pipeline.lake import schemas
 from freshliance_pipeline.lake.schemas import Dataset
+
+logger = logging.getLogger(__name__)
 
 
 class NormalizationError(ValueError):
@@ -36,31 +39,56 @@ def normalize(
     *,
     aliases: Mapping[str, str] | None = None,
     constants: Mapping[str, Any] | None = None,
+    ignore: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Rows as returned by the gateway -> a frame with exactly the dataset's columns."""
-    names = [f.name for f in dataset.schema if f.name != "_fetched_at"]
+    names = [f.name for f in dataset.schema if not f.name.startswith("_")]
     wanted = set(names)
     aliases = aliases or {}
+    ignored = set(ignore)
     records = []
+    extras: list[str | None] = []
     for row in rows:
         record: dict[str, Any] = {}
+        unknown: dict[str, Any] = {}
         for key, value in row.items():
             name = aliases.get(key, key)
-            if name in wanted and value is not None and record.get(name) is None:
-                record[name] = value
+            if name in wanted:
+                if value is not None and record.get(name) is None:
+                    record[name] = value
+            elif key not in ignored:
+                unknown[key] = value
         record.update(constants or {})
         records.append(record)
+        extras.append(canonical_json(unknown) if unknown else None)
+        for key in unknown:
+            _log_new_field_once(dataset.name, key)
     frame = pd.DataFrame.from_records(records, columns=names)
     for field in dataset.schema:
-        if field.name == "_fetched_at":
+        if field.name.startswith("_"):
             continue
         frame[field.name] = _coerce(frame[field.name], field, dataset)
         if not field.nullable and frame[field.name].isna().any():
             raise NormalizationError(f"{dataset.name}.{field.name}: required value is missing")
+    frame["_extras"] = pd.Series(extras, index=frame.index, dtype="string")
     frame["_fetched_at"] = pd.Series(
         [pd.Timestamp(fetched_at).tz_convert("UTC")] * len(frame), dtype="datetime64[ms, UTC]"
     )
     return frame
+
+
+_REPORTED: set[tuple[str, str]] = set()
+
+
+def _log_new_field_once(dataset: str, field: str) -> None:
+    if (dataset, field) not in _REPORTED:
+        _REPORTED.add((dataset, field))
+        logger.warning(
+            "new field dataset=%s field=%s: kept in _extras; add it to the lake schema to "
+            "make it a column",
+            dataset,
+            field,
+        )
 
 
 def _coerce(series: pd.Series, field: pa.Field, dataset: Dataset) -> pd.Series:
@@ -150,7 +178,7 @@ def config_templates(rows: Iterable[Mapping[str, Any]], fetched_at: datetime) ->
     # Each row nests its settings under tripConfig (freshliance-api.md 9.25); flatten it and
     # also accept rows that are already flat.
     flat = [{**row, **(row.get("tripConfig") or {})} for row in rows]
-    return normalize(flat, schemas.CONFIG_TEMPLATES, fetched_at)
+    return normalize(flat, schemas.CONFIG_TEMPLATES, fetched_at, ignore=("tripConfig",))
 
 
 def trips(rows: Iterable[Mapping[str, Any]], fetched_at: datetime) -> pd.DataFrame:

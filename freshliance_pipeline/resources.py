@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import dagster as dg
 import httpx
@@ -15,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import Field
 
 from freshliance_pipeline.api import signing
-from freshliance_pipeline.api.client import DEFAULT_URL, FreshlianceClient
+from freshliance_pipeline.api.client import DEFAULT_URL, FreshlianceClient, VerifyMode
 
 DEFAULT_DATA_DIR = "data"
 # The docs publish no rate limit (freshliance-api.md 9.10): stay well below any plausible one.
@@ -36,6 +37,16 @@ class FreshlianceResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     max_rps: float = Field(
         default=DEFAULT_MAX_RPS,
         description="Ceiling on requests per second sent to the gateway; 0 for none.",
+    )
+    platform_public_key: str | None = Field(
+        default=None,
+        description="Platform public key (PEM or bare base64): when set, response signatures "
+        "are verified.",
+    )
+    verify_responses: str = Field(
+        default="enforce",
+        description="enforce: a response that does not verify fails the call; report: it is "
+        "counted and logged.",
     )
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
@@ -65,6 +76,13 @@ class FreshlianceResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             base_url=self.api_url,
             timeout=timeout,
             max_rps=self.max_rps,
+            platform_key=(
+                signing.load_public_key(self.platform_public_key)
+                if self.platform_public_key
+                else None
+            ),
+            # Checked by the client, which names the variable when the value is neither.
+            verify_responses=cast(VerifyMode, self.verify_responses),
         ) as client:
             yield client
 
@@ -108,6 +126,8 @@ def freshliance_from_env() -> FreshlianceResource:
         private_key=env_or_none("FRESHLIANCE_PRIVATE_KEY"),
         private_key_file=env_or_none("FRESHLIANCE_PRIVATE_KEY_FILE"),
         max_rps=float(max_rps) if max_rps else DEFAULT_MAX_RPS,
+        platform_public_key=env_or_none("FRESHLIANCE_PLATFORM_PUBLIC_KEY"),
+        verify_responses=env_or_default("FRESHLIANCE_VERIFY_RESPONSES", "enforce"),
     )
 
 

@@ -59,6 +59,7 @@ def test_user_info_response_lands_with_every_value(docs: Path) -> None:
         "intVoiceNum": 100,
         # The example says nickName where the table says nickname.
         "nickname": "feedback",
+        "_extras": None,
         "_fetched_at": FETCHED,
     }
 
@@ -91,6 +92,7 @@ def test_user_device_page_row_lands_typed() -> None:
         "customName": "Fresh Tracker10",
         "longitude": 113.812267,
         "latitude": 34.481162,
+        "_extras": None,
         "_fetched_at": FETCHED,
     }
 
@@ -132,6 +134,7 @@ def test_trip_row_lands_typed() -> None:
         "expectedEndTime": ms(1747640588653),
         "actualBeginTime": ms(1747640566191),
         "actualEndTime": ms(1747640588653),
+        "_extras": None,
         "_fetched_at": FETCHED,
     }
 
@@ -169,6 +172,7 @@ def test_reading_row_lands_typed_and_absent_sensors_are_null() -> None:
         "latitude": 34.47773,
         "light": None,
         "shock": None,
+        "_extras": None,
         "_fetched_at": FETCHED,
     }
 
@@ -251,3 +255,43 @@ def test_error_envelope_from_the_error_table_maps_to_a_typed_error() -> None:
     assert (caught.value.code, caught.value.sub_code) == ("40000", "invalid-signature")
     assert caught.value.sub_msg == "Invalid signature"
     assert "does not match the public key" in str(caught.value)
+
+
+def test_a_field_the_schema_does_not_name_is_kept_in_extras() -> None:
+    row = {"ts": 1740470176000, "temperature": 22.1, "co2": 415.0, "probeStatus": {"ok": 1}}
+
+    landed = land(
+        normalize.readings([row], trip_id=1, device_code="x", probe_type=0, fetched_at=FETCHED),
+        schemas.READINGS,
+    )
+
+    assert landed["temperature"] == 22.1
+    assert json.loads(landed["_extras"]) == {"co2": 415.0, "probeStatus": {"ok": 1}}
+
+
+def test_a_file_of_the_previous_schema_version_reads_with_nulls_for_new_columns(
+    tmp_path: Path,
+) -> None:
+    import pyarrow.parquet as pq
+
+    from freshliance_pipeline.lake.writer import partition_dir, read_partition
+
+    current = to_table(
+        normalize.readings(
+            [{"ts": 1740470176000, "temperature": 5.0}],
+            trip_id=1,
+            device_code="x",
+            probe_type=0,
+            fetched_at=FETCHED,
+        ),
+        schemas.READINGS,
+    )
+    folder = partition_dir(tmp_path, schemas.READINGS, "2025-02-25")
+    folder.mkdir(parents=True)
+    pq.write_table(current.drop_columns(["_extras"]), folder / "part-0.parquet")
+
+    table = read_partition(tmp_path, schemas.READINGS, "2025-02-25")
+
+    assert table is not None and table.schema.equals(schemas.READINGS.schema)
+    assert table.column("_extras").to_pylist() == [None]
+    assert table.column("temperature").to_pylist() == [5.0]

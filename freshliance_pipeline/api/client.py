@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import httpx
 import tenacity
@@ -47,6 +47,7 @@ from freshliance_pipeline.api.ratelimit import TokenBucket
 logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "https://api.freshliance.com/api"
+VerifyMode = Literal["enforce", "report"]
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
 
 
@@ -71,6 +72,7 @@ class CallStats:
     rows: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     throttled: int = 0
+    unverified: int = 0
     # Window fetches run on several threads against one client.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -91,6 +93,7 @@ class CallStats:
             "api_rows_by_method": dict(sorted(self.rows.items())),
             "api_retries": self.retries,
             "api_throttled": self.throttled,
+            "api_responses_unverified": self.unverified,
         }
 
 
@@ -116,6 +119,8 @@ class FreshlianceClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        platform_key: rsa.RSAPublicKey | None = None,
+        verify_responses: VerifyMode = "enforce",
     ) -> None:
         if not app_id:
             raise ValueError("FRESHLIANCE_APP_ID is not set")
@@ -127,6 +132,12 @@ class FreshlianceClient:
         self._sleep = sleep
         # The wall clock that stamps requests (a parameter so a skewed machine can be staged).
         self._clock = clock
+        self._platform_key = platform_key
+        if verify_responses not in ("enforce", "report"):
+            raise ValueError(
+                f"FRESHLIANCE_VERIFY_RESPONSES must be enforce or report, not {verify_responses!r}"
+            )
+        self._verify_mode = verify_responses
         self._http = httpx.Client(
             timeout=timeout,
             transport=transport,
@@ -224,12 +235,36 @@ class FreshlianceClient:
             response.status_code,
             (time.monotonic() - started) * 1000,
         )
+        envelope = decode_envelope(method, response.status_code, response.content)
+        if self._platform_key is not None:
+            self._verify(method, envelope)
         try:
-            data = parse_envelope(method, response.status_code, response.content)
+            data = envelope_data(method, response.status_code, envelope)
         except errors.InvalidRequestError as exc:
             raise self._explained(exc, response) from None
         self.bucket.succeeded()
         return data
+
+    def _verify(self, method: str, envelope: Mapping[str, Any]) -> None:
+        """Check the response ``sign`` with the platform key (recipe: the request signature's,
+        applied to the response's top-level fields; see the sandbox's quirks module)."""
+        assert self._platform_key is not None
+        signature = envelope.get("sign")
+        valid = isinstance(signature, str) and signing.verify(
+            signing.string_to_sign(envelope), signature, self._platform_key
+        )
+        if valid:
+            return
+        with self.stats.lock:
+            self.stats.unverified += 1
+        problem = "is unsigned" if not signature else "has a signature that does not verify"
+        message = (
+            f"{method}: the response {problem} with FRESHLIANCE_PLATFORM_PUBLIC_KEY "
+            f"({signing.key_fingerprint(self._platform_key)})"
+        )
+        if self._verify_mode == "enforce":
+            raise errors.ResponseSignatureError(message, method=method, http_status=200)
+        logger.warning("%s; accepted because verification is in report mode", message)
 
     def _explained(
         self, exc: errors.InvalidRequestError, response: httpx.Response
@@ -369,6 +404,11 @@ def _compact(**params: Any) -> dict[str, Any]:
 
 def parse_envelope(method: str, http_status: int, body: bytes) -> Any:
     """Return the ``data`` of a success envelope or raise the matching error."""
+    return envelope_data(method, http_status, decode_envelope(method, http_status, body))
+
+
+def decode_envelope(method: str, http_status: int, body: bytes) -> dict[str, Any]:
+    """The response envelope as sent, or the error for a status or body that is not one."""
     if http_status != 200:
         hint = (
             "; check FRESHLIANCE_API_URL: it names the gateway's one endpoint, ending in /api"
@@ -394,6 +434,11 @@ def parse_envelope(method: str, http_status: int, body: bytes) -> Any:
             method=method,
             http_status=http_status,
         )
+    return envelope
+
+
+def envelope_data(method: str, http_status: int, envelope: Mapping[str, Any]) -> Any:
+    """The ``data`` of a success envelope, or the typed error of a failure envelope."""
     code = str(envelope["code"]).strip()
     if code != "0":
         raise errors.gateway_error(

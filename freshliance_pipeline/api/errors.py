@@ -13,6 +13,7 @@
     │   └── UnknownGatewayError      99999 and codes the docs do not list, retried
     ├── HTTPStatusError              a non-200 HTTP status (5xx retried)
     ├── MalformedResponseError       a body that is not the documented envelope, retried
+    ├── ResponseSignatureError       a response sign that does not verify (enforce mode)
     └── TransportError               connection refused or reset, timeouts, retried
 
 Every error carries the API method, the gateway's code, subCode and subMsg, and the HTTP status,
@@ -102,6 +103,11 @@ class MalformedResponseError(FreshlianceError):
     """A body that is not JSON or not the documented envelope (for example a cut-off body)."""
 
     retryable = True
+
+
+class ResponseSignatureError(FreshlianceError):
+    """A response whose signature did not verify with the platform public key (enforce mode).
+    Not retried: a response altered on the way is not a passing fault to wait out."""
 
 
 class TransportError(FreshlianceError):

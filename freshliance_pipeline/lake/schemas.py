@@ -15,10 +15,14 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+# 2: every dataset gained _extras, the fields the gateway sent that the schema does not name.
+SCHEMA_VERSION = "2"
 
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
 FETCHED_AT = pa.field("_fetched_at", TIMESTAMP, nullable=False)
+# A JSON object of the fields a row carried beyond the schema, so a new API field is kept
+# (and can be promoted to a column later) instead of being dropped.
+EXTRAS = pa.field("_extras", pa.string())
 
 
 @dataclass(frozen=True)
@@ -31,11 +35,15 @@ class Dataset:
 
     @property
     def timestamp_fields(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.schema if f.type == TIMESTAMP and f.name != "_fetched_at")
+        return tuple(
+            f.name for f in self.schema if f.type == TIMESTAMP and not f.name.startswith("_")
+        )
 
 
 def _schema(*fields: pa.Field) -> pa.Schema:
-    return pa.schema([*fields, FETCHED_AT], metadata={"freshliance.schema_version": SCHEMA_VERSION})
+    return pa.schema(
+        [*fields, EXTRAS, FETCHED_AT], metadata={"freshliance.schema_version": SCHEMA_VERSION}
+    )
 
 
 def _ts(name: str) -> pa.Field:

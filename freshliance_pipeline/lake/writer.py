@@ -94,7 +94,19 @@ def read_partition(lake_dir: Path, dataset: Dataset, value: str) -> pa.Table | N
     path = partition_dir(lake_dir, dataset, value) / PART_FILE
     if not path.exists():
         return None
-    return pq.read_table(path, schema=dataset.schema)
+    return conform(pq.read_table(path), dataset)
+
+
+def conform(table: pa.Table, dataset: Dataset) -> pa.Table:
+    """A stored table in the current schema: columns an older schema version lacked become
+    nulls, so files written before a schema bump stay readable."""
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, type=f.type)
+        for f in dataset.schema
+    ]
+    return pa.Table.from_arrays(columns, schema=dataset.schema)
 
 
 def latest_partition(lake_dir: Path, dataset: Dataset) -> pa.Table | None:
