@@ -52,10 +52,10 @@ def gateway() -> Iterator[Gateway]:
         server.stop()
 
 
-@pytest.fixture
-def pipeline_env(gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Environment of a pipeline run against ``gateway`` with its own data folder."""
-    data_dir = tmp_path / "data"
+def point_pipeline_at(
+    monkeypatch: pytest.MonkeyPatch, gateway: Gateway, data_dir: Path, **extra: str
+) -> Path:
+    """Set the environment of a pipeline run against ``gateway`` writing to ``data_dir``."""
     monkeypatch.setenv("FRESHLIANCE_API_URL", gateway.url)
     monkeypatch.setenv("FRESHLIANCE_APP_ID", gateway.app_id)
     monkeypatch.setenv("FRESHLIANCE_PRIVATE_KEY", signing.private_key_pem(gateway.key))
@@ -63,4 +63,12 @@ def pipeline_env(gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("FRESHLIANCE_DATA_DIR", str(data_dir))
     monkeypatch.setenv("FRESHLIANCE_MAX_RPS", "0")
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    for name, value in extra.items():
+        monkeypatch.setenv(name, value)
     return data_dir
+
+
+@pytest.fixture
+def pipeline_env(gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Environment of a pipeline run against ``gateway`` with its own data folder."""
+    return point_pipeline_at(monkeypatch, gateway, tmp_path / "data")

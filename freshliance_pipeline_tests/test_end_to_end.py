@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import duckdb
@@ -13,43 +12,7 @@ import pytest
 
 from freshliance_pipeline.runner import run_sync
 from freshliance_pipeline_tests.conftest import Gateway
-
-COLUMNS = (
-    "trip_id, device_code, probe_type, reading_at, temperature_c, humidity_pct, light_lux, "
-    "shock_level, latitude, longitude"
-)
-
-
-def day_ms(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
-
-
-def expected_rows(gateway: Gateway, start: date, end: date) -> list[tuple[Any, ...]]:
-    truth = gateway.fleet.ground_truth(day_ms(start), day_ms(end + timedelta(days=1)) - 1)
-    rows = [
-        (
-            r["userDeviceTripId"],
-            r["deviceCode"],
-            r["probeType"],
-            datetime.fromtimestamp(r["ts"] / 1000, tz=UTC),
-            r["temperature"],
-            r["humidity"],
-            r["light"],
-            r["shock"],
-            r["latitude"],
-            r["longitude"],
-        )
-        for r in truth
-    ]
-    return sorted(rows, key=lambda row: (row[0], row[2], row[3]))
-
-
-def warehouse_rows(analytics: Path) -> list[tuple[Any, ...]]:
-    with duckdb.connect(str(analytics), read_only=True) as con:
-        con.execute("set TimeZone = 'UTC'")
-        return con.execute(
-            f"select {COLUMNS} from fct_readings order by trip_id, probe_type, reading_at"
-        ).fetchall()
+from freshliance_pipeline_tests.truth import expected_rows, warehouse_rows
 
 
 @pytest.fixture
@@ -67,7 +30,7 @@ def test_sync_lands_exactly_the_ground_truth_and_reruns_change_nothing(
     first = run_sync(start, end, instance=instance)
 
     assert first.success, first.errors
-    expected = expected_rows(gateway, start, end)
+    expected = expected_rows(gateway.fleet, start, end)
     analytics = pipeline_env / "analytics.duckdb"
     assert len(expected) > 100
     assert {row[2] for row in expected} == {0, 1}  # both probe types are exercised

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from freshliance_pipeline.runner import run_sync
 from freshliance_pipeline_tests.conftest import Gateway
-from freshliance_pipeline_tests.test_end_to_end import expected_rows, warehouse_rows
+from freshliance_pipeline_tests.truth import expected_rows, warehouse_rows
 
 CLI = "from freshliance_pipeline.cli import main; main()"
 
@@ -53,4 +53,6 @@ def test_sigkill_mid_write_then_rerun_loses_and_doubles_nothing(
     outcome = run_sync(start, end, instance=dg.DagsterInstance.ephemeral())
 
     assert outcome.success, outcome.errors
-    assert warehouse_rows(pipeline_env / "analytics.duckdb") == expected_rows(gateway, start, end)
+    assert warehouse_rows(pipeline_env / "analytics.duckdb") == expected_rows(
+        gateway.fleet, start, end
+    )

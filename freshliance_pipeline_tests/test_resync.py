@@ -10,7 +10,7 @@ from freshliance_pipeline.lake import schemas
 from freshliance_pipeline.lake.writer import partition_values, read_partition, write_partition
 from freshliance_pipeline.runner import run_resync, run_sync
 from freshliance_pipeline_tests.conftest import Gateway
-from freshliance_pipeline_tests.test_end_to_end import expected_rows, warehouse_rows
+from freshliance_pipeline_tests.truth import expected_rows, warehouse_rows
 
 
 def test_resync_by_trip_code_restores_lost_rows_of_that_trip_only(
@@ -20,7 +20,7 @@ def test_resync_by_trip_code_restores_lost_rows_of_that_trip_only(
     start, end = anchor - timedelta(days=2), anchor - timedelta(days=1)
     instance = dg.DagsterInstance.ephemeral()
     assert run_sync(start, end, instance=instance).success
-    expected = expected_rows(gateway, start, end)
+    expected = expected_rows(gateway.fleet, start, end)
     trip_id = max({row[0] for row in expected}, key=lambda t: sum(r[0] == t for r in expected))
     code = next(t.trip_code for t in gateway.fleet.trips if t.trip_id == trip_id)
     lake = pipeline_env / "lake"

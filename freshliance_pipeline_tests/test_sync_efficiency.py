@@ -9,11 +9,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from freshliance_pipeline.api import signing
 from freshliance_pipeline.runner import run_sync
 from freshliance_pipeline.sandbox import FleetConfig
-from freshliance_pipeline_tests.conftest import Gateway, start_gateway
-from freshliance_pipeline_tests.test_end_to_end import day_ms, expected_rows, warehouse_rows
+from freshliance_pipeline_tests.conftest import Gateway, point_pipeline_at, start_gateway
+from freshliance_pipeline_tests.truth import anchor_day, day_ms, expected_rows, warehouse_rows
 
 DATA = "tracker.tripData.pageProbeData"
 DAY_MS = 86_400_000
@@ -31,18 +30,7 @@ def fleet50() -> Iterator[Gateway]:
 
 @pytest.fixture
 def env50(fleet50: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data_dir = tmp_path / "data"
-    monkeypatch.setenv("FRESHLIANCE_API_URL", fleet50.url)
-    monkeypatch.setenv("FRESHLIANCE_APP_ID", fleet50.app_id)
-    monkeypatch.setenv("FRESHLIANCE_PRIVATE_KEY", signing.private_key_pem(fleet50.key))
-    monkeypatch.setenv("FRESHLIANCE_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("FRESHLIANCE_MAX_RPS", "0")
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    return data_dir
-
-
-def anchor_day(gw: Gateway) -> date:
-    return datetime.fromtimestamp(gw.fleet.anchor_ms / 1000, tz=UTC).date()
+    return point_pipeline_at(monkeypatch, fleet50, tmp_path / "data")
 
 
 def ideal_calls(gw: Gateway, start: date, end: date) -> int:
@@ -55,7 +43,7 @@ def ideal_calls(gw: Gateway, start: date, end: date) -> int:
 def test_a_30_day_backfill_costs_at_most_2_percent_over_the_ideal(
     fleet50: Gateway, env50: Path
 ) -> None:
-    end = anchor_day(fleet50) - timedelta(days=1)
+    end = anchor_day(fleet50.fleet) - timedelta(days=1)
     start = end - timedelta(days=29)
     fleet50.server.counts.reset()
 
@@ -66,13 +54,13 @@ def test_a_30_day_backfill_costs_at_most_2_percent_over_the_ideal(
     spent = fleet50.server.counts[DATA]
     assert ideal > 1000
     assert spent <= 1.02 * ideal, f"{spent} data calls for an ideal of {ideal}"
-    assert warehouse_rows(env50 / "analytics.duckdb") == expected_rows(fleet50, start, end)
+    assert warehouse_rows(env50 / "analytics.duckdb") == expected_rows(fleet50.fleet, start, end)
 
 
 def test_an_idle_rerun_costs_listings_and_one_probe_per_open_window(
     fleet50: Gateway, env50: Path
 ) -> None:
-    end = anchor_day(fleet50) - timedelta(days=1)
+    end = anchor_day(fleet50.fleet) - timedelta(days=1)
     start = end - timedelta(days=6)
     instance = dg.DagsterInstance.ephemeral()
     assert run_sync(start, end, instance=instance).success
