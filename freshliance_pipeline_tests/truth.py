@@ -8,8 +8,10 @@ import duckdb
 
 from freshliance_pipeline.sandbox import Fleet
 
+# raw_temperature_c is the value the gateway sent; temperature_c nulls the sentinels real
+# loggers emit (-127 and the like, which the sandbox plants), see test_analytics_warehouse.
 COLUMNS = (
-    "trip_id, device_code, probe_type, reading_at, temperature_c, humidity_pct, light_lux, "
+    "trip_id, device_code, probe_type, reading_at, raw_temperature_c, humidity_pct, light_lux, "
     "shock_level, latitude, longitude"
 )
 
