@@ -20,6 +20,7 @@ demo: bootstrap
 lint: bootstrap
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
+	$(RUN) sqlfluff lint dbt_project/models
 
 typecheck: bootstrap
 	$(RUN) mypy

@@ -2,11 +2,15 @@
 
 The lake holds two snapshot days (a device's battery changes between them, one device leaves
 the account, one trip ends), two trips whose readings span two reading_date partitions, one of
-them with built-in readings only, and a reading fetched twice with different values.
+them with built-in readings only, and a reading fetched twice with different values. The build
+runs the unit tests too (MKT, weights and gaps, excursion rules, dedup); fct_readings' day by
+day incremental rebuild and `dbt docs generate` run on copies of the result.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -187,35 +191,44 @@ def _release_warehouse() -> None:
     DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
 
 
-@pytest.fixture(scope="module")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
-    data_dir = tmp_path_factory.mktemp("freshliance_data")
-    _write_lake(data_dir / "lake")
-    args = [
-        "build",
+def _dbt(data_dir: Path, *args: str) -> RunExecutionResult | None:
+    """Run dbt in-process on ``data_dir``; the result of a build or run, None for others."""
+    paths = [
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
         "--target-path", str(data_dir / "dbt_target"),
         "--log-path", str(data_dir / "dbt_logs"),
     ]  # fmt: skip
-
     with pytest.MonkeyPatch.context() as env:
         env.setenv("FRESHLIANCE_DATA_DIR", str(data_dir))
         env.setenv("DO_NOT_TRACK", "1")
         env.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         try:
-            outcome = dbtRunner().invoke(args)
+            outcome = dbtRunner().invoke([*args, *paths])
         finally:
             _release_warehouse()
+    assert outcome.success, f"dbt {args[0]} failed: {outcome.exception or outcome.result}"
+    return outcome.result if isinstance(outcome.result, RunExecutionResult) else None
 
-    assert outcome.success, f"dbt build failed: {outcome.exception or outcome.result}"
-    assert isinstance(outcome.result, RunExecutionResult)
-    statuses = {r.node.unique_id: str(r.status) for r in outcome.result.results}
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
+    data_dir = tmp_path_factory.mktemp("freshliance_data")
+    _write_lake(data_dir / "lake")
+
+    result = _dbt(data_dir, "build")
+
+    assert result is not None
+    statuses = {r.node.unique_id: str(r.status) for r in result.results}
     yield Build(warehouse=data_dir / "warehouse.duckdb", statuses=statuses)
 
 
 def _query(build: Build, sql: str) -> list[tuple[object, ...]]:
-    with duckdb.connect(str(build.warehouse), read_only=True) as con:
+    return _query_at(build.warehouse.parent, sql)
+
+
+def _query_at(data_dir: Path, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
         return con.execute(sql).fetchall()
 
@@ -225,8 +238,26 @@ def test_every_model_and_test_passes_without_warnings(build: Build) -> None:
     failing = {node: s for node, s in build.statuses.items() if s not in ("success", "pass")}
 
     assert failing == {}
-    assert "model.freshliance.fct_trip_summary" in build.statuses
+    assert {
+        f"model.freshliance.{name}"
+        for name in ("fct_trip_summary", "fct_excursions", "fct_device_daily", "dim_trips")
+    } <= set(build.statuses)
     assert any(node.startswith("test.freshliance.unique_combination") for node in build.statuses)
+
+
+def test_the_unit_tests_ran_and_passed(build: Build) -> None:
+    unit_tests = {n: s for n, s in build.statuses.items() if n.startswith("unit_test.")}
+
+    assert {name.rsplit(".", 1)[-1] for name in unit_tests} >= {
+        "fct_trip_summary_mkt_of_five_equally_spaced_readings",
+        "fct_trip_summary_times_with_irregular_steps_and_a_gap",
+        "int_readings_weighted_irregular_steps_and_a_gap_of_three_intervals",
+        "fct_excursions_alarm_delay",
+        "fct_excursions_hysteresis",
+        "fct_excursions_cumulative_mode",
+        "stg_freshliance__readings_dedups_and_nulls_sentinels",
+    }
+    assert set(unit_tests.values()) == {"pass"}
 
 
 def test_fct_readings_column_types(build: Build) -> None:
@@ -270,14 +301,117 @@ def test_fct_readings_rows(build: Build) -> None:
     ]
 
 
-def test_reading_fetched_twice_keeps_the_later_fetch(build: Build) -> None:
+def test_reading_fetched_twice_keeps_the_later_fetch_and_counts_the_conflict(build: Build) -> None:
     rows = _query(
         build,
-        "select temperature_c, fetched_at from fct_readings"
-        " where trip_id = 2002 and reading_at = '2025-03-01 12:00:00+00'",
+        "select temperature_c, fetched_at, first_fetched_at, fetch_count, has_conflicting_fetches"
+        " from fct_readings where trip_id = 2002 and reading_at = '2025-03-01 12:00:00+00'",
+    )
+    conflicts = _query(
+        build,
+        "select trip_id, probe_type, conflicting_reading_count from fct_trip_summary order by all",
     )
 
-    assert rows == [(6.5, _utc("2025-03-02 00:30"))]
+    assert rows == [(6.5, _utc("2025-03-02 00:30"), _utc("2025-03-01 13:00"), 2, True)]
+    assert conflicts == [(2001, 0, 0), (2001, 1, 0), (2002, 0, 1)]
+
+
+def test_trips_get_their_profile_from_the_goods_name(build: Build) -> None:
+    rows = _query(
+        build,
+        "select trip_id, alarm_profile, alarm_profile_source, alarm_profile_pattern, lane"
+        " from dim_trips order by trip_id",
+    )
+
+    assert rows == [
+        (2001, "produce", "goods_name", "%orange%", "Shanghai -> New York"),
+        (2002, "produce", "goods_name", "%orange%", "Shanghai -> New York"),
+    ]
+
+
+def test_excursions_and_verdicts_against_the_produce_limits(build: Build) -> None:
+    """Produce is 0 to 4 degC with no delay. Trip 2001's built-in sensor reads 4, 5 (23:55)
+    and 7 (00:05, after a 10-minute step, two intervals of 5 minutes: no gap), so it is out
+    from 23:55 to the end of its last interval, 00:10; its probe reads 3 and 2: pass. Trip
+    2002 logs 6.5 and 8: out for its whole series."""
+    excursions = _query(
+        build,
+        "select trip_id, probe_type, direction, started_at, ended_at, duration_s,"
+        " peak_temperature_c from fct_excursions order by all",
+    )
+    verdicts = _query(
+        build,
+        "select trip_id, probe_type, excursion_count, time_in_range_s, time_above_s, verdict"
+        " from fct_trip_summary order by all",
+    )
+
+    assert excursions == [
+        (2001, 0, "high", _utc("2025-03-01 23:55"), _utc("2025-03-02 00:10"), 900.0, 7.0),
+        (2002, 0, "high", _utc("2025-03-01 12:00"), _utc("2025-03-02 14:00"), 93600.0, 8.0),
+    ]
+    assert verdicts == [
+        (2001, 0, 1, 300.0, 900.0, "fail"),
+        (2001, 1, 0, 600.0, 0.0, "pass"),
+        (2002, 0, 1, 0.0, 93600.0, "fail"),
+    ]
+
+
+def _lake_copy(build: Build, tmp_path: Path) -> Path:
+    """A copy of the data folder. Its staging views still read the original lake (they hold
+    the absolute path) until they are rebuilt."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(build.warehouse.parent, data_dir)
+    return data_dir
+
+
+def test_fct_readings_rebuilds_exactly_the_days_asked_for(build: Build, tmp_path: Path) -> None:
+    """Both days change in the lake, but a run for 2025-03-02 replaces that day only: its
+    changed reading and its dropped one. A run without reading_dates replaces every day."""
+    data_dir = _lake_copy(build, tmp_path)
+    rows = dict(LAKE)
+    rows["readings", DAY_1] = [
+        _reading(2001, 0, "2025-03-01 23:50", 4.5, "2025-03-03 00:30"),
+        *LAKE["readings", DAY_1][1:],
+    ]
+    rows["readings", DAY_2] = [_reading(2001, 0, "2025-03-02 00:05", 7.5, "2025-03-03 06:00")]
+    dataset = DATASETS["readings"]
+    for day in (DAY_1, DAY_2):
+        frame = pd.DataFrame(rows["readings", day])
+        write_partition(data_dir / "lake", dataset, day, to_table(frame, dataset))
+    sql = "select reading_date, trip_id, probe_type, temperature_c from fct_readings order by all"
+    day_1_before = [r for r in _query_at(data_dir, sql) if r[0] == date(2025, 3, 1)]
+
+    _dbt(
+        data_dir,
+        "run",
+        "--select",
+        "stg_freshliance__readings",
+        "fct_readings",
+        "--vars",
+        json.dumps({"reading_dates": [DAY_2]}),
+    )
+    one_day = _query_at(data_dir, sql)
+    _dbt(data_dir, "run", "--select", "stg_freshliance__readings", "fct_readings")
+    every_day = _query_at(data_dir, sql)
+
+    d1, d2 = date(2025, 3, 1), date(2025, 3, 2)
+    assert one_day == [*day_1_before, (d2, 2001, 0, 7.5)]
+    assert every_day == [
+        (d1, 2001, 0, 4.5),
+        (d1, 2001, 0, 5.0),
+        (d1, 2001, 1, 3.0),
+        (d1, 2002, 0, 6.5),
+        (d2, 2001, 0, 7.5),
+    ]
+
+
+def test_dbt_docs_generate_works(build: Build, tmp_path: Path) -> None:
+    data_dir = _lake_copy(build, tmp_path)
+
+    _dbt(data_dir, "docs", "generate")
+
+    catalog = json.loads((data_dir / "dbt_target" / "catalog.json").read_text())
+    assert "model.freshliance.fct_excursions" in catalog["nodes"]
 
 
 def test_fct_trip_summary_per_trip_and_probe(build: Build) -> None:

@@ -19,8 +19,8 @@ renamed as (
         cast("probeType" as integer) as probe_type,
 
         ---------- numerics
-        cast("temperature" as double) as temperature_c,
-        cast("humidity" as double) as humidity_pct,
+        cast("temperature" as double) as raw_temperature_c,
+        cast("humidity" as double) as raw_humidity_pct,
         cast("light" as double) as light_lux,
         cast("shock" as integer) as shock_level,
         cast("latitude" as double) as latitude,
@@ -35,10 +35,29 @@ renamed as (
 
 ),
 
-deduplicated as (
+fetch_stats as (
 
-    -- A reading fetched more than once (overlapping windows, late re-fetches) keeps the
-    -- latest fetch: it reflects the gateway's most recent answer.
+    -- Overlapping windows and late re-fetches bring the same reading more than once. Copies
+    -- that disagree on any value are a conflict, counted so it can be looked into.
+    select
+        trip_id,
+        probe_type,
+        reading_at,
+        count(*) as fetch_count,
+        count(distinct row(
+            raw_temperature_c, raw_humidity_pct, light_lux, shock_level, latitude, longitude
+        )) as version_count,
+        min(fetched_at) as first_fetched_at
+
+    from renamed
+
+    group by trip_id, probe_type, reading_at
+
+),
+
+latest_fetch as (
+
+    -- The latest fetch wins: it is the gateway's most recent answer.
     select * from renamed
 
     qualify row_number() over (
@@ -46,6 +65,64 @@ deduplicated as (
         order by fetched_at desc
     ) = 1
 
+),
+
+sentinels_flagged as (
+
+    select
+        *,
+        coalesce(
+            raw_temperature_c < -273.15
+            or raw_temperature_c in ({{ var('temperature_sentinels_c') | join(', ') }}),
+            false
+        ) as is_temperature_sentinel,
+        coalesce(raw_humidity_pct not between 0 and 100, false) as is_humidity_sentinel
+
+    from latest_fetch
+
+),
+
+sentinels_nulled as (
+
+    select
+        trip_id,
+        device_code,
+        probe_type,
+
+        case when not is_temperature_sentinel then raw_temperature_c end as temperature_c,
+        raw_temperature_c,
+        case when not is_humidity_sentinel then raw_humidity_pct end as humidity_pct,
+        light_lux,
+        shock_level,
+        latitude,
+        longitude,
+        is_temperature_sentinel,
+        is_humidity_sentinel,
+
+        reading_at,
+        fetched_at,
+        reading_date
+
+    from sentinels_flagged
+
+),
+
+joined as (
+
+    select
+        sentinels_nulled.*,
+        fetch_stats.first_fetched_at,
+        fetch_stats.fetch_count,
+        fetch_stats.version_count > 1 as has_conflicting_fetches
+
+    from sentinels_nulled
+
+    inner join fetch_stats
+        on
+            sentinels_nulled.trip_id = fetch_stats.trip_id
+            and sentinels_nulled.probe_type = fetch_stats.probe_type
+            and sentinels_nulled.reading_at = fetch_stats.reading_at
+
 )
 
-select * from deduplicated
+select * from joined
