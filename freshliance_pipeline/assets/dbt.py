@@ -4,6 +4,7 @@ import fcntl
 import os
 import sys
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,21 @@ def dbt_resource() -> DbtCliResource:
     )
 
 
+@contextmanager
+def warehouse_lock(data_dir: Path, log: Any) -> Iterator[None]:
+    """Hold the warehouse's lock file for the whole build and publish."""
+    with (data_dir / ".warehouse.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another run's warehouse build to finish")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     """Parse the dbt project when its manifest is missing or older than its sources.
 
@@ -46,8 +62,9 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     the same target folder at once.
     """
     manifest = project.manifest_path
-    project.target_path.mkdir(parents=True, exist_ok=True)
-    with (project.target_path / ".parse.lock").open("w") as lock:
+    target_dir = project.project_dir / project.target_path
+    target_dir.mkdir(parents=True, exist_ok=True)
+    with (target_dir / ".parse.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not manifest.exists() or _newest_source(project.project_dir) > manifest.stat().st_mtime:
             os.environ.setdefault("FRESHLIANCE_DATA_DIR", str(Path("data").resolve()))
@@ -55,7 +72,7 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
                 DbtCliResource(
                     project_dir=os.fspath(project.project_dir), dbt_executable=dbt_executable()
                 )
-                .cli(["--quiet", "parse"], target_path=project.target_path)
+                .cli(["--quiet", "parse"], target_path=target_dir)
                 .wait()
             )
     return manifest
@@ -102,6 +119,15 @@ def freshliance_dbt_models(
     # folder the extract assets wrote, as an absolute path.
     os.environ["FRESHLIANCE_DATA_DIR"] = str(lake.data_path)
     lake.data_path.mkdir(parents=True, exist_ok=True)
+    # The pool serializes builds of runs the Dagster daemon launches; this lock also covers
+    # CLI runs and other instances on the machine, since DuckDB allows one writer per file.
+    with warehouse_lock(lake.data_path, context.log):
+        yield from _build_and_publish(context, dbt, lake)
+
+
+def _build_and_publish(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource
+) -> Iterator[Any]:
     plan = plan_build(
         lake.warehouse_path,
         lake.lake_dir,
