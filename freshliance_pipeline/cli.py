@@ -173,9 +173,15 @@ def keygen(out: Path) -> None:
 
 
 @main.command()
-@click.option("--devices", default=12, show_default=True)
-@click.option("--days", default=30, show_default=True)
-@click.option("--seed", default=7, show_default=True)
+@click.option("--devices", default=12, show_default=True, help="Devices in the fleet.")
+@click.option("--days", default=30, show_default=True, help="Days of history before today.")
+@click.option(
+    "--interval-min",
+    type=click.IntRange(1, 1440),
+    default=None,
+    help="Logging interval of every trip in minutes (default: each template's, 5 to 15).",
+)
+@click.option("--seed", default=7, show_default=True, help="Seed of the sandbox world.")
 @click.option("--port", default=0, show_default=True, help="0 picks a free port.")
 @click.option(
     "--env-file",
@@ -183,12 +189,67 @@ def keygen(out: Path) -> None:
     default=None,
     help="Also write the environment as KEY=VALUE lines once listening.",
 )
-def sandbox(devices: int, days: int, seed: int, port: int, env_file: Path | None) -> None:
+@click.option(
+    "--clock",
+    "clock_mode",
+    type=click.Choice(["real", "frozen"]),
+    default="real",
+    show_default=True,
+    help="real: the world moves on with the wall clock; frozen: it stays at today 00:00 UTC.",
+)
+@click.option(
+    "--quirk",
+    "quirk_names",
+    multiple=True,
+    # The names of freshliance_pipeline.sandbox.options.QUIRK_FLAGS, spelled out so that
+    # every other command starts without importing the sandbox.
+    type=click.Choice(
+        [
+            "code-as-number",
+            "data-as-string",
+            "longs-as-strings",
+            "rows-reversed",
+            "rows-scrambled",
+            "sign-responses",
+        ]
+    ),
+    help="Turn on a wire quirk (repeatable).",
+)
+@click.option(
+    "--fault",
+    "fault_specs",
+    multiple=True,
+    metavar="KIND:RATE[:BURST]",
+    help="Inject a fault at a rate, e.g. http-503:0.05:3 (repeatable).",
+)
+@click.option("--flow-limit", default=None, metavar="RPS[:BURST]", help="Per-app token bucket.")
+@click.option("--webhook-url", default=None, help="POST webhook pushes here as data uploads.")
+def sandbox(
+    devices: int,
+    days: int,
+    interval_min: int | None,
+    seed: int,
+    port: int,
+    env_file: Path | None,
+    clock_mode: str,
+    quirk_names: tuple[str, ...],
+    fault_specs: tuple[str, ...],
+    flow_limit: str | None,
+    webhook_url: str | None,
+) -> None:
     """Serve the sandbox gateway on loopback with a freshly registered app."""
     from freshliance_pipeline.demo import prepare_sandbox_data_dir, sandbox_world
-    from freshliance_pipeline.sandbox import Fleet, FleetConfig, SandboxServer
+    from freshliance_pipeline.sandbox import Clock, Fleet, FleetConfig, SandboxServer, options
 
-    fleet = Fleet(FleetConfig(seed=seed, devices=devices, days=days))
+    config = FleetConfig(seed=seed, devices=devices, days=days, interval_min=interval_min)
+    clock = Clock.real_time() if clock_mode == "real" else Clock(config.anchor)
+    fleet = Fleet(config, clock)
+    try:
+        quirks = options.quirks_from_flags(quirk_names)
+        faults = options.fault_plan_from_specs(fault_specs, seed=seed)
+        limit = options.flow_limit_from_spec(flow_limit) if flow_limit else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
     try:
         # Syncs pointed at this sandbox land in the same folder: mark it as sandbox data.
         prepare_sandbox_data_dir(_data_dir().resolve(), sandbox_world(fleet))
@@ -202,20 +263,29 @@ def sandbox(devices: int, days: int, seed: int, port: int, env_file: Path | None
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(signing.private_key_pem(key))
-    with SandboxServer(fleet, port=port) as server:
+    server = SandboxServer(
+        fleet, port=port, quirks=quirks, faults=faults, flow_limit=limit, webhook_url=webhook_url
+    )
+    with server:
         app_id = "sandbox-app"
         server.register_app(app_id, signing.public_key_pem(key))
         env = {
             "FRESHLIANCE_API_URL": server.url,
             "FRESHLIANCE_APP_ID": app_id,
             "FRESHLIANCE_PRIVATE_KEY_FILE": str(key_path),
+            "FRESHLIANCE_SANDBOX_ADMIN_URL": server.admin_url,
         }
+        if quirks.sign_responses:
+            # Bare base64 DER: one line, so the env file stays KEY=VALUE.
+            pem = server.gateway.platform_public_key_pem()
+            env["FRESHLIANCE_PLATFORM_PUBLIC_KEY"] = "".join(pem.splitlines()[1:-1])
         lines = [f"{name}={value}" for name, value in env.items()]
         if env_file:
+            # Written once listening, whole or not at all, so scripts can wait for the file.
             tmp = env_file.with_suffix(env_file.suffix + ".tmp")
             tmp.write_text("\n".join(lines) + "\n")
             tmp.replace(env_file)
-        click.echo("sandbox gateway ready; point the pipeline at it with:")
+        click.echo(f"sandbox gateway ready ({clock_mode} clock); point the pipeline at it with:")
         for line in lines:
             click.echo(f"export {line}")
         stop = threading.Event()

@@ -9,8 +9,8 @@ table verbatim.
 Our assumptions: errors are answered with HTTP 200 like successes (the docs show no HTTP error
 statuses); ``invalid-parameter`` and ``biz-error`` append ``": <detail>"`` to the documented
 sub-message so the caller learns which parameter or record was wrong; error envelopes carry no
-``data``. Responses are not signed yet (section 3.3 leaves the platform key and field list open);
-``sign`` will be added by the gateway's response signer when that exists.
+``data``. Responses carry ``sign`` only when the ``sign_responses`` quirk is on (section 3.3 leaves
+the platform key and field list open; :mod:`.quirks` gives the recipe we chose).
 """
 
 from __future__ import annotations

@@ -2,84 +2,75 @@
 
 ``Fleet(FleetConfig(seed=7))`` is the same account on every machine: one user, three device
 groups, a few configuration templates, devices with trips and the readings of those trips. It is
-a pure function of the config and the clock; nothing is random and the readings are never stored,
-so :meth:`Fleet.ground_truth` can say exactly which readings exist for any window.
+a pure function of the config and the clock; nothing is random, and neither trips nor readings
+are stored (:mod:`.schedule`, :mod:`.world`), so a fleet of 2,000 devices over a year starts in a
+fraction of a second, and :meth:`Fleet.ground_truth` can say exactly which readings exist and
+which are visible for any window.
 
-Row shapes follow the docs (freshliance-api.md section 6): camelCase names, times as epoch
-milliseconds, optional fields left out when there is no value. Where the docs are silent, these are
-our assumptions:
+Where the docs are silent, these are our assumptions (row shapes: :mod:`.rows`):
 
 * ``tracker.userInfo.get`` returns the fields of the gateway copy's table (nickname spelled as in
   the table, not ``nickName`` as in its example), with ``intVoiceNum`` from that example.
 * Device group rows are ``userGroupId``, ``groupName``, ``parentId`` (the tracker page is
   missing; 0 marks a top-level group, as on the gateway group pages).
-* Template rows wrap the documented fields as ``{"tripConfig": {...}}`` (docs section 9, item 25).
+* Template rows wrap the documented fields as ``{"tripConfig": {...}}`` (docs section 9, item 25);
+  a trip takes its logging interval (unless ``FleetConfig.interval_min`` overrides it), upload
+  interval and flight mode from the template matching its goods.
 * Trip time filter: a trip matches when its span ``[actualBeginTime, actualEndTime or now]``
   overlaps ``[beginTime, endTime]``, both ends inclusive; either bound may be given alone.
   ``wait`` trips have no span and are left out whenever a time filter is given.
-* Reading windows are inclusive at both ends (``beginTime <= ts <= endTime``), and only readings
-  within the trip's actual span and not after the clock exist.
+* Reading windows are inclusive at both ends (``beginTime <= ts <= endTime``); only readings the
+  device has uploaded by now are returned (see :mod:`.world` for recording versus uploading).
 * Code filters (deviceCode, tripCode, deviceStatus) match exactly; ``templateName`` matches as a
   case-insensitive substring, the usual behaviour of a name search box.
 * Ordering, which paging needs stable: devices by ``userDeviceId``, trips newest first by
   ``userDeviceTripId``, groups, grouped devices and templates by id, readings by ``ts``.
-* A device is ``online`` while its newest trip records; ``alarmFlag`` is 1 once a planted
-  excursion of that trip has begun; device coordinates are the newest GPS fix, or the home depot
-  for devices without GPS; ``batteryTime`` is the last reading's time.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from freshliance_pipeline.sandbox import readings as _readings
+from freshliance_pipeline.sandbox import rows as _rows
+from freshliance_pipeline.sandbox._indexset import IndexSet, permuted
 from freshliance_pipeline.sandbox._noise import Draws
+from freshliance_pipeline.sandbox.build import build_device, build_groups, build_trip
 from freshliance_pipeline.sandbox.catalog import NICKNAMES
 from freshliance_pipeline.sandbox.clock import Clock
+from freshliance_pipeline.sandbox.config import FleetConfig, UnknownTripError
+from freshliance_pipeline.sandbox.listing import TripIndex, TripListing
 from freshliance_pipeline.sandbox.templates import template_rows as _template_rows
-from freshliance_pipeline.sandbox.world import Device, Group, Trip, build_world
+from freshliance_pipeline.sandbox.world import (
+    DAY,
+    MINUTE,
+    Device,
+    Group,
+    TemplateChoice,
+    Trip,
+    TripIds,
+)
 
 _GROUND_TRUTH_SENSORS = ("temperature", "humidity", "light", "shock", "latitude", "longitude")
+_TRIP_CACHE_SIZE = 8192
+# The latest an upload can arrive after its trip stops: the longest offline spell and then some.
+MAX_LATE_MS = 5 * DAY
 
-
-class UnknownTripError(LookupError):
-    """No trip with that ``userDeviceTripId`` exists in the account."""
-
-
-def _today_utc_ms() -> int:
-    now = datetime.now(tz=UTC)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return int(midnight.timestamp()) * 1000
+RowOrder = Literal["time", "reversed", "scrambled"]
 
 
 @dataclass(frozen=True)
-class FleetConfig:
-    """What decides the world.
+class Upload:
+    """What one device uploaded at one instant: readings per probe (for webhook pushes)."""
 
-    ``days`` is the history before the anchor; ``anchor_ms`` None means today's 00:00 UTC, fixed
-    when the config is constructed. Every trip status occurs from three devices up, every device
-    model from five.
-    """
-
-    seed: int = 7
-    devices: int = 12
-    days: int = 30
-    anchor_ms: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.devices < 1 or self.days < 1:
-            raise ValueError(f"need at least one device and one day, got {self}")
-        if self.anchor_ms is None:
-            object.__setattr__(self, "anchor_ms", _today_utc_ms())
-
-    @property
-    def anchor(self) -> int:
-        """The anchor as an int (always set once constructed)."""
-        assert self.anchor_ms is not None
-        return self.anchor_ms
+    at_ms: int
+    trip: Trip
+    readings: dict[int, list[_readings.Reading]]
 
 
 class Fleet:
@@ -88,33 +79,107 @@ class Fleet:
     def __init__(self, config: FleetConfig | None = None, clock: Clock | None = None) -> None:
         self.config = config if config is not None else FleetConfig()
         self.clock = clock if clock is not None else Clock(self.config.anchor)
-        world = build_world(self.config.seed, self.config.devices, self.config.days, self.anchor_ms)
-        self.groups: tuple[Group, ...] = world.groups
-        self.devices: tuple[Device, ...] = world.devices
-        self._trips = world.trips
-        self._trip_by_id = {trip.trip_id: trip for trip in world.trips}
-        self._trips_by_device: dict[str, list[Trip]] = {d.device_code: [] for d in self.devices}
-        for trip in world.trips:
-            self._trips_by_device[trip.device_code].append(trip)
-        self._templates = _template_rows(self.config.seed, self.anchor_ms)
+        seed, anchor, days = self.config.seed, self.anchor_ms, self.config.days
+        self.groups: tuple[Group, ...] = build_groups(seed)
+        self.devices: tuple[Device, ...] = tuple(
+            build_device(seed, index, self.groups, anchor, days)
+            for index in range(self.config.devices)
+        )
+        self._by_code = {device.device_code: device for device in self.devices}
+        self._templates = _template_rows(seed, anchor)
+        self._choices = tuple(
+            TemplateChoice(
+                row["tripConfig"]["tripConfigTemplateId"],
+                row["tripConfig"]["collectInterval"],
+                row["tripConfig"]["activeTime"],
+                row["tripConfig"]["flightFlag"] == 1,
+            )
+            for row in self._templates
+        )
+        history_start = anchor - days * DAY
+        reference = history_start - 9 * DAY
+        self.ids = TripIds(
+            base=2000 + Draws(seed, "trip-ids").integer(0, 999),
+            ref_ms=reference - reference % MINUTE,
+            devices=self.config.devices,
+        )
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[int, int], Trip] = OrderedDict()
+        self._index = TripIndex(self.devices, self.ids)
 
     @property
     def anchor_ms(self) -> int:
         return self.config.anchor
 
-    @property
-    def trips(self) -> list[Trip]:
-        """Every trip, oldest first, with its planted excursions (for tests)."""
-        return list(self._trips)
+    # -- trips ---------------------------------------------------------------------------
+
+    def trip_at(self, device: Device, k: int) -> Trip:
+        """Trip ``k`` of a device, built once and kept in a bounded cache."""
+        key = (device.index, k)
+        with self._lock:
+            trip = self._cache.get(key)
+            if trip is not None:
+                self._cache.move_to_end(key)
+                return trip
+        trip = build_trip(
+            self.config.seed,
+            device,
+            k,
+            ids=self.ids,
+            templates=self._choices,
+            anchor_ms=self.anchor_ms,
+            interval_min=self.config.interval_min,
+            late_uploads=self.config.late_uploads,
+        )
+        with self._lock:
+            self._cache[key] = trip
+            if len(self._cache) > _TRIP_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return trip
 
     def trip(self, trip_id: int) -> Trip:
-        try:
-            return self._trip_by_id[trip_id]
-        except KeyError:
-            raise UnknownTripError(f"no trip with userDeviceTripId {trip_id}") from None
+        """The trip with that id, whether or not the clock has reached its listing yet."""
+        found = self._index.locate(trip_id)
+        if found is None:
+            raise UnknownTripError(f"no trip with userDeviceTripId {trip_id}")
+        return self.trip_at(self.devices[found[0]], found[1])
 
-    def latest_trip(self, device: Device) -> Trip:
-        return self._trips_by_device[device.device_code][-1]
+    def listed_trip(self, trip_id: int) -> Trip:
+        """The trip with that id if it exists at the clock's now."""
+        trip = self.trip(trip_id)
+        if trip.listed_ms > self.clock.now_ms():
+            raise UnknownTripError(f"no trip with userDeviceTripId {trip_id}")
+        return trip
+
+    def latest_trip(self, device: Device) -> Trip | None:
+        k = device.schedule.latest(self.clock.now_ms())
+        return None if k is None else self.trip_at(device, k)
+
+    def _recent(self, device: Device, now: int, count: int = 3) -> list[Trip]:
+        latest = device.schedule.latest(now)
+        if latest is None:
+            return []
+        first = max(device.schedule.first_k, latest - count + 1)
+        return [self.trip_at(device, k) for k in range(latest, first - 1, -1)]
+
+    @property
+    def trips(self) -> list[Trip]:
+        """Every trip listed at the clock's now, oldest first (builds them all: small fleets)."""
+        now = self.clock.now_ms()
+        return [self.trip_at(self.devices[d], k) for d, k in self._index.listed(now)]
+
+    def trips_between(self, begin_ms: int, end_ms: int) -> Iterator[Trip]:
+        """Trips whose actual span [begin, end] overlaps the window, in id order."""
+        found = []
+        for device in self.devices:
+            for k in device.schedule.ks_between(begin_ms, end_ms):
+                times = device.schedule.times(k)
+                if times.begin_ms <= end_ms and times.end_ms >= begin_ms:
+                    found.append((self.ids.encode(device.index, times.listed_ms), device, k))
+        for _, device, k in sorted(found, key=lambda item: item[0]):
+            yield self.trip_at(device, k)
+
+    # -- account, devices, groups, templates ---------------------------------------------
 
     def user_info(self) -> dict[str, Any]:
         draws = Draws(self.config.seed, "account")
@@ -132,9 +197,31 @@ class Fleet:
             "nickname": nickname,
         }
 
+    def devices_with(self, device_code: str | None) -> tuple[Device, ...]:
+        if device_code is None:
+            return self.devices
+        device = self._by_code.get(device_code)
+        return () if device is None else (device,)
+
+    def device_row(self, device: Device) -> dict[str, Any]:
+        now = self.clock.now_ms()
+        recent = self._recent(device, now)
+        return _rows.device_row(device, recent[0] if recent else None, recent, now)
+
     def device_rows(self, device_code: str | None = None) -> list[dict[str, Any]]:
-        devices = self.devices if device_code is None else self._devices_with(device_code)
-        return [self._device_row(device) for device in devices]
+        return [self.device_row(device) for device in self.devices_with(device_code)]
+
+    def trip_listing(
+        self,
+        trip_code: str | None = None,
+        device_code: str | None = None,
+        begin_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> TripListing:
+        """The trips matching the filters at the clock's now, newest first, built per page."""
+        return self._index.listing(
+            self, self.clock.now_ms(), trip_code, device_code, begin_ms, end_ms
+        )
 
     def trip_rows(
         self,
@@ -143,18 +230,8 @@ class Fleet:
         begin_ms: int | None = None,
         end_ms: int | None = None,
     ) -> list[dict[str, Any]]:
-        now = self.clock.now_ms()
-        timed = begin_ms is not None or end_ms is not None
-        rows = []
-        for trip in reversed(self._trips):
-            if trip_code is not None and trip.trip_code != trip_code:
-                continue
-            if device_code is not None and trip.device_code != device_code:
-                continue
-            if timed and not _overlaps(trip, now, begin_ms, end_ms):
-                continue
-            rows.append(self._trip_row(trip, now))
-        return rows
+        listing = self.trip_listing(trip_code, device_code, begin_ms, end_ms)
+        return listing.rows(0, listing.total)
 
     def group_rows(self) -> list[dict[str, Any]]:
         return [
@@ -171,12 +248,10 @@ class Fleet:
     ) -> list[dict[str, Any]]:
         now = self.clock.now_ms()
         rows = []
-        for device in self.devices:
+        for device in self.devices_with(device_code):
             if device.group.user_group_id != user_group_id:
                 continue
-            if device_code is not None and device.device_code != device_code:
-                continue
-            row = self._group_device_row(device, now)
+            row = _rows.group_device_row(device, self.latest_trip(device), now)
             if trip_code is not None and row.get("tripCode") != trip_code:
                 continue
             if device_status is not None and row["deviceStatus"] != device_status:
@@ -193,8 +268,21 @@ class Fleet:
             if wanted is None or wanted in row["tripConfig"]["templateName"].casefold()
         ]
 
-    def reading_count(self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int) -> int:
-        return len(self._indices(trip_id, probe_type, begin_ms, end_ms))
+    # -- readings ------------------------------------------------------------------------
+
+    def _series(
+        self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int, uploaded: bool
+    ) -> tuple[Trip, IndexSet]:
+        trip = self.listed_trip(trip_id)
+        now = self.clock.now_ms()
+        through = trip.visible_through(now) if uploaded else min(now, trip.actual_end_ms)
+        return trip, trip.indices(probe_type, begin_ms, end_ms, through)
+
+    def reading_count(
+        self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int, *, uploaded: bool = True
+    ) -> int:
+        """Readings of the window that are visible (``uploaded=False``: that exist) now."""
+        return len(self._series(trip_id, probe_type, begin_ms, end_ms, uploaded)[1])
 
     def reading_rows(
         self,
@@ -204,124 +292,105 @@ class Fleet:
         end_ms: int,
         offset: int = 0,
         limit: int | None = None,
+        *,
+        order: RowOrder = "time",
+        uploaded: bool = True,
     ) -> list[dict[str, Any]]:
+        """``tracker.tripData.pageProbeData`` rows at positions ``offset .. offset + limit``."""
         if offset < 0 or (limit is not None and limit < 0):
             raise ValueError(f"offset and limit must not be negative, got {offset} and {limit}")
-        trip = self.trip(trip_id)
-        indices = self._indices(trip_id, probe_type, begin_ms, end_ms)
-        stop = len(indices) if limit is None else offset + limit
-        return [
-            _readings.api_row(_readings.reading(trip, probe_type, i)) for i in indices[offset:stop]
-        ]
+        trip, indices = self._series(trip_id, probe_type, begin_ms, end_ms, uploaded)
+        total = len(indices)
+        stop = total if limit is None else min(total, offset + limit)
+        if order == "time":
+            chosen = indices.slice(offset, stop - offset) if stop > offset else []
+        else:
+            chosen = [indices.at(permuted(j, total, order)) for j in range(offset, stop)]
+        return [_readings.api_row(_readings.reading(trip, probe_type, i)) for i in chosen]
 
-    def ground_truth(self, begin_ms: int, end_ms: int) -> list[dict[str, Any]]:
-        """Every reading that exists in the window, all trips and probes, None for no sensor.
+    def ground_truth(
+        self,
+        begin_ms: int,
+        end_ms: int,
+        *,
+        trip_id: int | None = None,
+        probe_type: int | None = None,
+        uploaded: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Every reading visible now (``uploaded=False``: that exists) in the window, all trips
+        and probes unless narrowed, None for a sensor the device lacks.
 
         Ordered by (userDeviceTripId, probeType, ts); this is what a complete sync must hold.
         """
         rows = []
-        for trip in self._trips:
-            for probe_type in trip.probes:
-                for i in self._indices(trip.trip_id, probe_type, begin_ms, end_ms):
-                    value = _readings.reading(trip, probe_type, i)
-                    row: dict[str, Any] = {
-                        "userDeviceTripId": trip.trip_id,
-                        "deviceCode": trip.device_code,
-                        "probeType": probe_type,
-                        "ts": value.ts,
-                    }
-                    row.update((name, getattr(value, name)) for name in _GROUND_TRUTH_SENSORS)
-                    rows.append(row)
+        for trip, probe, indices in self._windows(begin_ms, end_ms, trip_id, probe_type, uploaded):
+            for i in indices:
+                value = _readings.reading(trip, probe, i)
+                row: dict[str, Any] = {
+                    "userDeviceTripId": trip.trip_id,
+                    "deviceCode": trip.device_code,
+                    "probeType": probe,
+                    "ts": value.ts,
+                }
+                row.update((name, getattr(value, name)) for name in _GROUND_TRUTH_SENSORS)
+                rows.append(row)
         return rows
 
-    def _indices(self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int) -> range:
-        trip = self.trip(trip_id)
-        if probe_type not in trip.probes:
-            return range(0)
-        return trip.index_range(begin_ms, end_ms, self.clock.now_ms())
+    def truth_counts(
+        self,
+        begin_ms: int,
+        end_ms: int,
+        *,
+        trip_id: int | None = None,
+        probe_type: int | None = None,
+    ) -> dict[str, int]:
+        """How many readings of the window exist and how many are visible, by arithmetic."""
+        existing = sum(
+            len(i) for _, _, i in self._windows(begin_ms, end_ms, trip_id, probe_type, False)
+        )
+        visible = sum(
+            len(i) for _, _, i in self._windows(begin_ms, end_ms, trip_id, probe_type, True)
+        )
+        return {"recorded": existing, "visible": visible, "pending": existing - visible}
 
-    def _devices_with(self, device_code: str) -> list[Device]:
-        return [d for d in self.devices if d.device_code == device_code]
-
-    def _last_reading(self, device: Device, now: int) -> _readings.Reading | None:
-        for trip in reversed(self._trips_by_device[device.device_code]):
-            visible = trip.index_range(trip.actual_begin_ms, now, now)
-            if visible:
-                return _readings.reading(trip, 0, visible[-1])
-        return None
-
-    def _device_row(self, device: Device) -> dict[str, Any]:
+    def _windows(
+        self,
+        begin_ms: int,
+        end_ms: int,
+        trip_id: int | None,
+        probe_type: int | None,
+        uploaded: bool,
+    ) -> Iterator[tuple[Trip, int, IndexSet]]:
         now = self.clock.now_ms()
-        last = self._last_reading(device, now)
-        row: dict[str, Any] = {
-            "userDeviceTripId": self.latest_trip(device).trip_id,
-            "deviceCode": device.device_code,
-            "userDeviceId": device.user_device_id,
-            "useType": device.use_type,
-            "bindTime": device.bind_time_ms,
-            "battery": device.battery,
-            "batteryTime": last.ts if last is not None else device.bind_time_ms,
-        }
-        if device.custom_name is not None:
-            row["customName"] = device.custom_name
-        if last is not None and last.latitude is not None and last.longitude is not None:
-            row["longitude"], row["latitude"] = last.longitude, last.latitude
+        if trip_id is not None:
+            trips: Iterator[Trip] = iter([self.listed_trip(trip_id)])
         else:
-            row["longitude"] = round(device.home.longitude + 0.0021 * (device.index % 7), 6)
-            row["latitude"] = round(device.home.latitude + 0.0013 * (device.index % 5), 6)
-        return row
+            trips = self.trips_between(begin_ms, min(end_ms, now))
+        for trip in trips:
+            through = trip.visible_through(now) if uploaded else min(now, trip.actual_end_ms)
+            for probe in trip.probes:
+                if probe_type is None or probe == probe_type:
+                    yield trip, probe, trip.indices(probe, begin_ms, end_ms, through)
 
-    def _trip_row(self, trip: Trip, now: int) -> dict[str, Any]:
-        status = trip.status(now)
-        row: dict[str, Any] = {
-            "userDeviceId": trip.device.user_device_id,
-            "userDeviceTripId": trip.trip_id,
-            "deviceCode": trip.device_code,
-            "tripStatus": status,
-            "customName": trip.device.custom_name,
-            "tripCode": trip.trip_code,
-            "assetCode": trip.asset_code,
-            "goodsName": trip.goods_name,
-            "vehicleInfo": trip.vehicle_info,
-            "carrier": trip.carrier,
-            "consignee": trip.consignee,
-            "beginRoute": trip.origin.name,
-            "endRoute": trip.destination.name,
-            "expectedBeginTime": trip.expected_begin_ms,
-            "expectedEndTime": trip.expected_end_ms,
-            "actualBeginTime": None if status == "wait" else trip.actual_begin_ms,
-            "actualEndTime": trip.actual_end_ms if status == "end" else None,
-        }
-        return {name: value for name, value in row.items() if value is not None}
-
-    def _group_device_row(self, device: Device, now: int) -> dict[str, Any]:
-        trip = self.latest_trip(device)
-        status = trip.status(now)
-        alarm = status != "wait" and any(run.start_ms <= now for run in trip.excursions)
-        row: dict[str, Any] = {
-            "userGroupDeviceId": device.user_group_device_id,
-            "userDeviceId": device.user_device_id,
-            "deviceCode": device.device_code,
-            "deviceType": device.model.device_type,
-            "tripStatus": status,
-            "alarmFlag": 1 if alarm else 0,
-            "deviceStatus": "online" if status == "ing" else "offline",
-            "customName": device.custom_name,
-            "tripCode": trip.trip_code,
-            "goodsName": trip.goods_name,
-            "expectedBeginTime": trip.expected_begin_ms,
-            "expectedEndTime": trip.expected_end_ms,
-        }
-        return {name: value for name, value in row.items() if value is not None}
+    def uploads(self, after_ms: int, through_ms: int) -> list[Upload]:
+        """What every device uploaded in ``(after, through]``, by time then device."""
+        found: list[Upload] = []
+        for trip in self.trips_between(after_ms - MAX_LATE_MS, through_ms):
+            if trip.final_upload_ms <= after_ms:
+                continue
+            for moment in trip.upload_moments(after_ms, through_ms):
+                low, high = trip.visible_through(moment - 1), trip.visible_through(moment)
+                batch = {
+                    probe: [
+                        _readings.reading(trip, probe, i)
+                        for i in trip.indices(probe, low + 1, high, high)
+                    ]
+                    for probe in trip.probes
+                }
+                if any(batch.values()):
+                    found.append(Upload(moment, trip, batch))
+        found.sort(key=lambda upload: (upload.at_ms, upload.trip.device.index))
+        return found
 
 
-def _overlaps(trip: Trip, now: int, begin_ms: int | None, end_ms: int | None) -> bool:
-    if trip.status(now) == "wait":
-        return False
-    stop = trip.actual_end_ms if trip.actual_end_ms <= now else now
-    after_begin = begin_ms is None or stop >= begin_ms
-    before_end = end_ms is None or trip.actual_begin_ms <= end_ms
-    return after_begin and before_end
-
-
-__all__ = ["Fleet", "FleetConfig", "UnknownTripError"]
+__all__ = ["Fleet", "FleetConfig", "RowOrder", "UnknownTripError", "Upload"]

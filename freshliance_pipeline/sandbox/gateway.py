@@ -22,7 +22,14 @@ Our assumptions where the docs are silent or contradict themselves:
   ``version`` not ``1.0`` (invalid-parameter); ``timestamp`` not epoch-millisecond digits or
   more than ``max_skew_ms`` (10 minutes, a common gateway default; the docs give none) from
   the real wall clock; signature; unknown ``method``; then the method's business parameters.
-* Every answer is HTTP 200; responses are not signed yet (``response_signer`` is the seam).
+* Every protocol answer is HTTP 200 (the docs show no HTTP error statuses); an appId with a
+  flow limit is throttled (60000) right after it is recognised, before its signature is checked,
+  as a gateway protects its own CPU; throttled calls still count.
+
+On top of the protocol: wire quirks (:mod:`.quirks`, including the response signature) shape
+every answer, and injected faults (:mod:`.faults`) replace some. ``Gateway.handle`` is the
+protocol answer as a dict; ``Gateway.respond`` the full HTTP reply, faults included, that the
+ASGI app (:mod:`.asgi`) sends.
 """
 
 from __future__ import annotations
@@ -32,25 +39,43 @@ import logging
 import re
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-from freshliance_pipeline.api.signing import canonical_json, load_public_key, string_to_sign, verify
+from freshliance_pipeline.api.signing import (
+    canonical_json,
+    generate_private_key,
+    load_public_key,
+    public_key_pem,
+    sign,
+    string_to_sign,
+    verify,
+)
+from freshliance_pipeline.sandbox.counts import RequestCounts
 from freshliance_pipeline.sandbox.envelope import (
     GatewayError,
     invalid_parameter,
     parameter_error,
     success,
 )
+from freshliance_pipeline.sandbox.faults import (
+    CODE_FAULTS,
+    HTTP_FAULTS,
+    NOT_JSON_BODY,
+    FaultInjector,
+    FaultPlan,
+    FlowLimit,
+    FlowLimiter,
+    error_page,
+)
 from freshliance_pipeline.sandbox.fleet import Fleet
 from freshliance_pipeline.sandbox.methods import METHODS
+from freshliance_pipeline.sandbox.quirks import WireQuirks, shape
+
+__all__ = ["AppRegistry", "Gateway", "Reply", "RequestCounts"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,61 +122,26 @@ class AppRegistry:
             return app_id in self._keys
 
 
-class RequestCounts(Mapping[str, int]):
-    """Requests answered, by method name, with per-appId and per-code breakdowns.
+@dataclass(frozen=True)
+class Reply:
+    """One HTTP answer and how to deliver it."""
 
-    Every request whose body was read is counted, rejected ones included (under "" when the
-    method or appId is missing). Like ``collections.Counter``, an unseen method reads as 0.
-    """
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    delay_s: float = 0.0
+    # Drop the connection (TCP reset) instead of answering.
+    reset: bool = False
+    # Send body[:pause_at], wait pause_s, then send the rest.
+    pause_at: int | None = None
+    pause_s: float = 0.0
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_method: Counter[str] = Counter()
-        self._by_app: dict[str, Counter[str]] = {}
-        self._by_code: Counter[str] = Counter()
 
-    def record(self, app_id: str, method: str, code: str) -> None:
-        with self._lock:
-            self._by_method[method] += 1
-            self._by_app.setdefault(app_id, Counter())[method] += 1
-            self._by_code[code] += 1
-
-    def __getitem__(self, method: str) -> int:
-        with self._lock:
-            return self._by_method.get(method, 0)
-
-    def __contains__(self, method: object) -> bool:
-        with self._lock:
-            return method in self._by_method
-
-    def __iter__(self) -> Iterator[str]:
-        with self._lock:
-            return iter(list(self._by_method))
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._by_method)
-
-    @property
-    def total(self) -> int:
-        with self._lock:
-            return sum(self._by_method.values())
-
-    def for_app(self, app_id: str) -> dict[str, int]:
-        """Requests of one appId, by method."""
-        with self._lock:
-            return dict(self._by_app.get(app_id, {}))
-
-    def by_code(self) -> dict[str, int]:
-        """Requests by response ``code`` ("0", "40000", ...)."""
-        with self._lock:
-            return dict(self._by_code)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._by_method.clear()
-            self._by_app.clear()
-            self._by_code.clear()
+def serialise(envelope: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON, byte for byte what Starlette's JSONResponse writes."""
+    return json.dumps(
+        envelope, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
 
 
 def _wall_clock_ms() -> int:
@@ -181,6 +171,12 @@ class Gateway:
         counts: RequestCounts | None = None,
         wall_clock_ms: Callable[[], int] = _wall_clock_ms,
         response_signer: ResponseSigner | None = None,
+        *,
+        quirks: WireQuirks | None = None,
+        faults: FaultPlan | None = None,
+        flow_limit: FlowLimit | None = None,
+        platform_key: RSAPrivateKey | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.fleet = fleet
         self.registry = registry
@@ -188,22 +184,122 @@ class Gateway:
         self.counts = counts if counts is not None else RequestCounts()
         self._wall_clock_ms = wall_clock_ms
         self._response_signer = response_signer
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._quirks = quirks if quirks is not None else WireQuirks()
+        self._injector = FaultInjector(faults if faults is not None else FaultPlan())
+        self._limiter = None if flow_limit is None else FlowLimiter(flow_limit, monotonic)
+        self._platform_key = platform_key
+
+    # -- settings (swapped whole, so a request sees one consistent set) --------------------
+
+    @property
+    def quirks(self) -> WireQuirks:
+        return self._quirks
+
+    @quirks.setter
+    def quirks(self, quirks: WireQuirks) -> None:
+        self._quirks = quirks
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self._injector.plan
+
+    @faults.setter
+    def faults(self, plan: FaultPlan) -> None:
+        """Install a plan; its script and draws start again from the next request."""
+        self._injector = FaultInjector(plan)
+
+    @property
+    def flow_limit(self) -> FlowLimit | None:
+        limiter = self._limiter
+        return None if limiter is None else limiter.limit
+
+    @flow_limit.setter
+    def flow_limit(self, limit: FlowLimit | None) -> None:
+        """Install a limit with full buckets (None: no limit)."""
+        self._limiter = None if limit is None else FlowLimiter(limit, self._monotonic)
+
+    @property
+    def platform_key(self) -> RSAPrivateKey:
+        """The key responses are signed with, made on first use."""
+        with self._lock:
+            if self._platform_key is None:
+                self._platform_key = generate_private_key(2048)
+            return self._platform_key
+
+    def platform_public_key_pem(self) -> str:
+        return public_key_pem(self.platform_key)
+
+    # -- answering -------------------------------------------------------------------------
 
     def handle(self, body: bytes) -> dict[str, Any]:
-        """The envelope answering one request body."""
-        request: dict[str, Any] = {}
+        """The envelope answering one request body, shaped by the wire quirks (no faults)."""
+        request, envelope = self._answer(body)
+        self._count(request, str(envelope["code"]))
+        return self._present(envelope)
+
+    def respond(self, body: bytes) -> Reply:
+        """The HTTP reply to one request body, injected faults included."""
+        request, parse_error = _parse(body)
+        decision = self._injector.decide(_wire_text(request.get("method")))
+        kind, delay = decision.kind, decision.delay_s
+        if kind is not None:
+            self.counts.record_fault(kind)
+        if kind in HTTP_FAULTS:
+            self._count(request, kind)
+            status = HTTP_FAULTS[kind]
+            return Reply(status, error_page(status), "text/html", delay)
+        if kind == "reset":
+            self._count(request, kind)
+            return Reply(0, b"", delay_s=delay, reset=True)
+        if kind == "not-json":
+            self._count(request, kind)
+            return Reply(200, NOT_JSON_BODY, "text/html; charset=utf-8", delay)
+        if kind in CODE_FAULTS:
+            envelope = GatewayError(*CODE_FAULTS[kind]).envelope()
+        elif parse_error is not None:
+            envelope = parse_error.envelope()
+        else:
+            envelope = self._envelope(request)
+        self._count(request, str(envelope["code"]))
+        data = serialise(self._present(envelope))
+        if kind == "truncated":
+            return Reply(200, data[: len(data) // 2], delay_s=delay)
+        if kind == "slow-body":
+            pause = self.faults.slow_body_pause_ms / 1000.0
+            return Reply(200, data, delay_s=delay, pause_at=len(data) // 2, pause_s=pause)
+        return Reply(200, data, delay_s=delay)
+
+    def _answer(self, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+        request, parse_error = _parse(body)
+        if parse_error is not None:
+            return request, parse_error.envelope()
+        return request, self._envelope(request)
+
+    def _envelope(self, request: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            request = _parse_body(body)
             method, biz = self._authenticate(request)
-            envelope = success(METHODS[method](self.fleet, biz))
+            quirks = self._quirks
+            if quirks.clock_tick_ms:
+                self.fleet.clock.advance(quirks.clock_tick_ms)
+            return success(METHODS[method](self.fleet, biz, quirks))
         except GatewayError as error:
-            envelope = error.envelope()
-        app_id, method_name = _wire_text(request.get("appId")), _wire_text(request.get("method"))
-        self.counts.record(app_id, method_name, envelope["code"])
-        logger.debug("request method=%s code=%s", method_name, envelope["code"])
+            return error.envelope()
+
+    def _count(self, request: Mapping[str, Any], code: str) -> None:
+        app_id, method = _wire_text(request.get("appId")), _wire_text(request.get("method"))
+        self.counts.record(app_id, method, code)
+        logger.debug("request method=%s code=%s", method, code)
+
+    def _present(self, envelope: Mapping[str, Any]) -> dict[str, Any]:
+        quirks = self._quirks
+        shaped = shape(envelope, quirks)
         if self._response_signer is not None:
-            envelope["sign"] = self._response_signer(envelope)
-        return envelope
+            shaped["sign"] = self._response_signer(shaped)
+        elif quirks.sign_responses:
+            shaped["sign"] = sign(string_to_sign(shaped), self.platform_key)
+        return shaped
 
     def _authenticate(self, request: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
         params = {name: _wire_text(value) for name, value in request.items()}
@@ -213,6 +309,10 @@ class Gateway:
         key = self.registry.public_key(params["appId"])
         if key is None:
             raise parameter_error("invalid-appId")
+        limiter = self._limiter
+        if limiter is not None and not limiter.allow(params["appId"]):
+            self.counts.record_throttled()
+            raise GatewayError("60000", "request-call-limited")
         if params["signType"] != "RSA2":
             raise parameter_error("invalid-signature-type")
         if params.get("format", "JSON") not in ("", "JSON"):
@@ -236,6 +336,13 @@ class Gateway:
             raise parameter_error("invalid-timestamp")
 
 
+def _parse(body: bytes) -> tuple[dict[str, Any], GatewayError | None]:
+    try:
+        return _parse_body(body), None
+    except GatewayError as error:
+        return {}, error
+
+
 def _parse_body(body: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
@@ -257,24 +364,3 @@ def _biz_content(raw: Any) -> Mapping[str, Any]:
     if not isinstance(raw, dict):
         raise invalid_parameter("bizContent must be a JSON object")
     return raw
-
-
-def create_app(
-    fleet: Fleet,
-    registry: AppRegistry,
-    max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
-    *,
-    counts: RequestCounts | None = None,
-    response_signer: ResponseSigner | None = None,
-) -> Starlette:
-    """The ASGI app serving ``POST /api``; ``app.state.gateway`` exposes its counters."""
-    gateway = Gateway(fleet, registry, max_skew_ms, counts=counts, response_signer=response_signer)
-
-    async def api(request: Request) -> Response:
-        # The work per request is a signature check and at most 50 computed rows: cheap enough
-        # to run on the event loop without a thread hop.
-        return JSONResponse(gateway.handle(await request.body()))
-
-    app = Starlette(routes=[Route("/api", api, methods=["POST"])])
-    app.state.gateway = gateway
-    return app

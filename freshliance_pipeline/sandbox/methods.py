@@ -15,6 +15,10 @@ Our assumptions where the docs are silent:
   An unknown ``userDeviceTripId`` is 50000 ``biz-error``; an unknown ``userGroupId`` is an empty
   page (a filter that matches nothing).
 * A page past the end is empty and still reports the full ``total``.
+* A ``userDeviceTripId`` the clock has not reached yet (a trip not listed yet) is unknown too.
+
+Handlers build only the rows of the page asked for, so paging a large fleet costs per page,
+not per fleet.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from typing import Any
 
 from freshliance_pipeline.sandbox.envelope import biz_error, invalid_parameter
 from freshliance_pipeline.sandbox.fleet import Fleet, UnknownTripError
+from freshliance_pipeline.sandbox.quirks import WireQuirks
 
 MAX_PAGE_SIZE = 50
 
-Handler = Callable[[Fleet, Mapping[str, Any]], Any]
+Handler = Callable[[Fleet, Mapping[str, Any], WireQuirks], Any]
 
 
 def _int(biz: Mapping[str, Any], name: str, *, required: bool = True) -> int | None:
@@ -72,27 +77,29 @@ def _page(bounds: tuple[int, int], rows: list[dict[str, Any]]) -> dict[str, Any]
     return {"total": len(rows), "rows": rows[offset : offset + size]}
 
 
-def user_info(fleet: Fleet, biz: Mapping[str, Any]) -> Any:
+def user_info(fleet: Fleet, biz: Mapping[str, Any], quirks: WireQuirks) -> Any:
     return fleet.user_info()
 
 
-def user_device_page(fleet: Fleet, biz: Mapping[str, Any]) -> Any:
-    bounds = _page_bounds(biz)
-    return _page(bounds, fleet.device_rows(device_code=_optional_str(biz, "deviceCode")))
+def user_device_page(fleet: Fleet, biz: Mapping[str, Any], quirks: WireQuirks) -> Any:
+    offset, size = _page_bounds(biz)
+    devices = fleet.devices_with(_optional_str(biz, "deviceCode"))
+    rows = [fleet.device_row(device) for device in devices[offset : offset + size]]
+    return {"total": len(devices), "rows": rows}
 
 
-def device_trip_page(fleet: Fleet, biz: Mapping[str, Any]) -> Any:
-    bounds = _page_bounds(biz)
-    rows = fleet.trip_rows(
+def device_trip_page(fleet: Fleet, biz: Mapping[str, Any], quirks: WireQuirks) -> Any:
+    offset, size = _page_bounds(biz)
+    listing = fleet.trip_listing(
         trip_code=_optional_str(biz, "tripCode"),
         device_code=_optional_str(biz, "deviceCode"),
         begin_ms=_int(biz, "beginTime", required=False),
         end_ms=_int(biz, "endTime", required=False),
     )
-    return _page(bounds, rows)
+    return {"total": listing.total, "rows": listing.rows(offset, size)}
 
 
-def trip_data_page(fleet: Fleet, biz: Mapping[str, Any]) -> Any:
+def trip_data_page(fleet: Fleet, biz: Mapping[str, Any], quirks: WireQuirks) -> Any:
     offset, size = _page_bounds(biz)
     trip_id = _required_int(biz, "userDeviceTripId")
     begin_ms = _required_int(biz, "beginTime")
@@ -104,17 +111,19 @@ def trip_data_page(fleet: Fleet, biz: Mapping[str, Any]) -> Any:
         raise invalid_parameter(f"beginTime {begin_ms} is after endTime {end_ms}")
     try:
         total = fleet.reading_count(trip_id, probe_type, begin_ms, end_ms)
-        rows = fleet.reading_rows(trip_id, probe_type, begin_ms, end_ms, offset, size)
+        rows = fleet.reading_rows(
+            trip_id, probe_type, begin_ms, end_ms, offset, size, order=quirks.row_order
+        )
     except UnknownTripError as error:
         raise biz_error(str(error)) from error
     return {"total": total, "rows": rows}
 
 
-def device_group_page(fleet: Fleet, biz: Mapping[str, Any]) -> Any:
+def device_group_page(fleet: Fleet, biz: Mapping[str, Any], quirks: WireQuirks) -> Any:
     return _page(_page_bounds(biz), fleet.group_rows())
 
 
-def group_device_page(fleet: Fleet, biz: Mapping[str, Any]) -> Any:
+def group_device_page(fleet: Fleet, biz: Mapping[str, Any], quirks: WireQuirks) -> Any:
     bounds = _page_bounds(biz)
     rows = fleet.group_device_rows(
         _required_int(biz, "userGroupId"),
@@ -125,7 +134,7 @@ def group_device_page(fleet: Fleet, biz: Mapping[str, Any]) -> Any:
     return _page(bounds, rows)
 
 
-def config_template_page(fleet: Fleet, biz: Mapping[str, Any]) -> Any:
+def config_template_page(fleet: Fleet, biz: Mapping[str, Any], quirks: WireQuirks) -> Any:
     bounds = _page_bounds(biz)
     return _page(bounds, fleet.template_rows(template_name=_optional_str(biz, "templateName")))
 

@@ -5,11 +5,16 @@ only the readings it returns. Value rules (all our assumptions; the docs only gi
 types and ``ts`` in epoch milliseconds):
 
 * temperature: the goods profile's setpoint plus two octaves of value noise and a little sensor
-  jitter, bounded by ``setpoint +- swing``; inside a planted excursion it leaves the range by at
-  least 0.4 °C and peaks mid-run. Rounded to 0.1 °C, as in the docs' examples.
+  jitter, bounded by ``setpoint +- swing``. Frozen cargo's reefer defrosts every six to eight
+  hours: the built-in (air) probe warms for 20 to 40 minutes, the external (cargo) probe barely.
+  Planted events (:mod:`.events`) override it: an excursion leaves the range by at least 0.4 °C
+  (setpoint and door-open runs peak mid-run, a reefer failure keeps rising until it is fixed), a
+  reefer failure's ramp and recovery stay inside the range, a sentinel reading carries its fault
+  value. Every other reading is kept inside the goods range, so planted excursions are the only
+  out-of-range runs. Rounded to 0.1 °C, as in the docs' examples.
 * humidity (%RH): the profile's typical value wandering a few percent, rounded to 0.1.
-* light (int lux): dark in a closed reefer; bright while loading (first and last two readings),
-  during a built-in high excursion (the door is open) and on rare door checks.
+* light (int lux): dark in a closed reefer; bright while loading (first and last two readings)
+  and while a door is open, and on rare door checks that are too short to warm the cargo.
 * shock (int level): 0 in steady transit, 1-2 while loading, occasional 1-3 bumps on the road.
 * latitude/longitude: a GPS device waits at the origin, drives the straight lane to the
   destination and waits there, with a few metres of jitter; 6 decimal places (the docs' limit).
@@ -20,8 +25,9 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from freshliance_pipeline.sandbox._noise import mix, signed, smooth, unit
-from freshliance_pipeline.sandbox.catalog import BUILT_IN
+from freshliance_pipeline.sandbox._noise import signed, smooth, unit
+from freshliance_pipeline.sandbox.catalog import BUILT_IN, GoodsProfile
+from freshliance_pipeline.sandbox.events import Excursion
 from freshliance_pipeline.sandbox.world import Trip
 
 # Noise channels: each sensor of each probe draws from its own stream of the trip's key.
@@ -43,7 +49,7 @@ class Reading(NamedTuple):
 def reading(trip: Trip, probe_type: int, index: int) -> Reading:
     """Reading ``index`` of the trip's probe (index 0 is at the actual begin time)."""
     ts = trip.actual_begin_ms + index * trip.interval_ms
-    keys = _keys(trip, probe_type)
+    keys = trip.keys[probe_type]
     sensors = trip.device.model.sensors(probe_type)
     humidity = _humidity(trip, keys, index) if "humidity" in sensors else None
     light = _light(trip, keys, index, ts) if "light" in sensors else None
@@ -65,18 +71,45 @@ def api_row(value: Reading) -> dict[str, Any]:
     return row
 
 
-def _keys(trip: Trip, probe_type: int) -> tuple[int, ...]:
-    return tuple(mix(trip.noise_key, probe_type * 16 + channel) for channel in range(9))
-
-
 def _temperature(trip: Trip, probe_type: int, keys: tuple[int, ...], index: int, ts: int) -> float:
     profile = trip.device.profile
+    for sentinel in trip.sentinels:
+        if sentinel.probe_type == probe_type and sentinel.ts == ts:
+            return sentinel.temperature
+    normal = _normal(trip, probe_type, keys, index, ts)
     for run in trip.excursions:
-        if run.probe_type == probe_type and run.start_ms <= ts <= run.end_ms:
-            shape = math.sin(math.pi * (ts - run.start_ms) / (run.end_ms - run.start_ms))
-            beyond = 0.4 + run.peak * shape
-            value = profile.high + beyond if run.direction == "high" else profile.low - beyond
-            return round(value, 1)
+        if run.probe_type != probe_type:
+            continue
+        if run.start_ms <= ts <= run.end_ms:
+            return round(_outside(run, ts, profile, trip.interval_ms), 1)
+        if run.start_ms - run.ramp_ms <= ts < run.start_ms:
+            warmed = (ts - run.start_ms + run.ramp_ms) / run.ramp_ms
+            return _inside(normal + (profile.high - normal) * warmed, profile)
+        if run.end_ms < ts <= run.end_ms + run.recovery_ms:
+            cooled = (ts - run.end_ms) / run.recovery_ms
+            return _inside(profile.high - (profile.high - normal) * cooled, profile)
+    return _inside(normal, profile)
+
+
+def _outside(run: Excursion, ts: int, profile: GoodsProfile, step: int) -> float:
+    if run.cause == "reefer-failure":
+        # A failed reefer keeps warming until someone fixes it.
+        beyond = 0.4 + run.peak * (ts - run.start_ms) / max(step, run.end_ms - run.start_ms)
+    else:
+        # Peaks mid-run; the run's readings sit strictly inside the arch, so none is at zero.
+        shape = math.sin(
+            math.pi * (ts - run.start_ms + step) / (run.end_ms - run.start_ms + 2 * step)
+        )
+        beyond = 0.4 + run.peak * shape
+    return profile.high + beyond if run.direction == "high" else profile.low - beyond
+
+
+def _inside(value: float, profile: GoodsProfile) -> float:
+    return round(min(profile.high, max(profile.low, value)), 1)
+
+
+def _normal(trip: Trip, probe_type: int, keys: tuple[int, ...], index: int, ts: int) -> float:
+    profile = trip.device.profile
     minutes = index * trip.collect_interval_min
     # The external probe sits in the cargo, whose mass smooths out the air's quick swings.
     fast_weight, jitter_weight = (0.3, 0.1) if probe_type == BUILT_IN else (0.15, 0.05)
@@ -85,7 +118,16 @@ def _temperature(trip: Trip, probe_type: int, keys: tuple[int, ...], index: int,
         + fast_weight * smooth(keys[_FAST], minutes / 40.0)
         + jitter_weight * signed(keys[_JITTER], index)
     )
-    return round(profile.setpoint + profile.swing * deviation, 1)
+    value = profile.setpoint + profile.swing * deviation
+    if trip.defrost is not None:
+        period, duration, phase = trip.defrost
+        into = (ts - trip.actual_begin_ms + phase) % period
+        if into < duration:
+            strength = 0.6 if probe_type == BUILT_IN else 0.1
+            value += (
+                strength * (profile.high - profile.setpoint) * math.sin(math.pi * into / duration)
+            )
+    return value
 
 
 def _humidity(trip: Trip, keys: tuple[int, ...], index: int) -> float:
@@ -105,8 +147,7 @@ def _loading(trip: Trip, index: int) -> bool:
 def _light(trip: Trip, keys: tuple[int, ...], index: int, ts: int) -> int:
     roll = unit(keys[_LIGHT], index)
     door_open = any(
-        run.probe_type == BUILT_IN and run.direction == "high" and run.start_ms <= ts <= run.end_ms
-        for run in trip.excursions
+        run.cause == "door-open" and run.start_ms <= ts <= run.end_ms for run in trip.excursions
     )
     if door_open or _loading(trip, index):
         return 150 + int(650 * roll)

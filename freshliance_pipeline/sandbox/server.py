@@ -4,6 +4,9 @@
 accepts connections; ``server.url`` is the endpoint to point a client at and ``server.new_app()``
 registers a throwaway RSA key pair. The socket is bound here rather than by uvicorn so that port 0
 resolves to a known port before the server starts, and a restarted server keeps its port.
+``server.admin_url`` is the admin endpoint (:mod:`.admin`); ``server.gateway`` holds the wire
+quirks, fault plan and flow limit, settable at any time; ``server.webhooks`` pushes uploads to a
+receiver while the server runs.
 
 Logging stays quiet: uvicorn's own logging config is not applied (library code must not
 configure handlers), the access log is off and uvicorn's loggers are set to warning.
@@ -21,14 +24,13 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from freshliance_pipeline.api.signing import generate_private_key, public_key_pem
+from freshliance_pipeline.sandbox.asgi import create_app
+from freshliance_pipeline.sandbox.counts import RequestCounts
+from freshliance_pipeline.sandbox.faults import FaultPlan, FlowLimit
 from freshliance_pipeline.sandbox.fleet import Fleet
-from freshliance_pipeline.sandbox.gateway import (
-    DEFAULT_MAX_SKEW_MS,
-    AppRegistry,
-    Gateway,
-    RequestCounts,
-    create_app,
-)
+from freshliance_pipeline.sandbox.gateway import DEFAULT_MAX_SKEW_MS, AppRegistry, Gateway
+from freshliance_pipeline.sandbox.quirks import WireQuirks
+from freshliance_pipeline.sandbox.webhook import DataTypes, WebhookPusher
 
 _START_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 10.0
@@ -44,10 +46,24 @@ class SandboxServer:
         port: int = 0,
         *,
         max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
+        quirks: WireQuirks | None = None,
+        faults: FaultPlan | None = None,
+        flow_limit: FlowLimit | None = None,
+        webhook_url: str | None = None,
+        webhook_data_types: DataTypes = "docs",
     ) -> None:
         self._fleet = fleet if fleet is not None else Fleet()
         self._registry = AppRegistry()
-        self._app = create_app(self._fleet, self._registry, max_skew_ms)
+        self._webhooks = WebhookPusher(self._fleet, webhook_url, data_types=webhook_data_types)
+        self._app = create_app(
+            self._fleet,
+            self._registry,
+            max_skew_ms,
+            quirks=quirks,
+            faults=faults,
+            flow_limit=flow_limit,
+            webhooks=self._webhooks,
+        )
         self._host = host
         self._port = port
         self._server: uvicorn.Server | None = None
@@ -71,6 +87,10 @@ class SandboxServer:
         return self.gateway.counts
 
     @property
+    def webhooks(self) -> WebhookPusher:
+        return self._webhooks
+
+    @property
     def port(self) -> int:
         if self._port == 0:
             raise RuntimeError("the sandbox server has no port until it has been started")
@@ -80,6 +100,10 @@ class SandboxServer:
     def url(self) -> str:
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self.port}/api"
+
+    @property
+    def admin_url(self) -> str:
+        return self.url.removesuffix("/api") + "/admin"
 
     @property
     def running(self) -> bool:
@@ -129,11 +153,14 @@ class SandboxServer:
                 raise RuntimeError(f"the sandbox gateway did not start on {where}")
             time.sleep(0.005)
         self._server, self._thread = server, thread
+        if self._webhooks.url is not None:
+            self._webhooks.start()
 
     def stop(self) -> None:
         """Stop serving and wait for the thread; safe to call when not running."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        self._webhooks.stop()
         if server is None or thread is None:
             return
         server.should_exit = True

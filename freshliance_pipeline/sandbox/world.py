@@ -1,59 +1,57 @@
-"""The sandbox world's entities and how they are built from a seed.
+"""The sandbox world's entities: groups, devices, trips, and what a trip knows about itself.
 
-Devices and trips are few, so they are built eagerly as frozen dataclasses; readings are many, so
-they are never stored: reading ``i`` of a (trip, probe) sits at ``actual_begin_ms + i * interval``
-and :mod:`.readings` computes its values from the seed, the trip and ``i``.
+Devices are few and built eagerly; trips are many (a year of a large fleet is about a hundred
+thousand) and are built only when asked for (:mod:`.build`), from (seed, device, k) where ``k``
+numbers a device's trips (see :mod:`.schedule`). Readings are never stored either: reading ``i``
+of a (trip, probe) sits at ``actual_begin_ms + i * interval`` and :mod:`.readings` computes it.
 
-Schedule (our assumptions; the docs give no account to copy): the first three devices end their
-latest trip in the ``end``, ``ing`` and ``wait`` states so every status occurs; single-use
-devices have one trip, multi-use devices a sequence, each trip lasting one to six days with a
-5, 10 or 15 minute logging interval. Most devices keep their history within the last seven days
-before the anchor (what the demo syncs); every fourth device, when multi-use, has a sparse trail
-that reaches back the whole ``days``. Trip ids grow with the actual start time across the fleet,
-as ids issued by one platform would; a device's ``userDeviceTripId`` is its newest trip (the docs
-only suggest this, section 9 item 26).
+Recording and uploading are separate, as on a real tracker (the docs' ``activeTime``,
+"uploading interval", is what makes the difference; the rest is our assumption):
 
-Planted excursions are contiguous runs of readings outside the goods range lasting 20 to 90
-minutes, at most one per third of a trip, recorded per trip for the tests to find.
+* A reading exists once the clock has passed its ``ts`` (and the trip has not stopped), except in
+  a ``Gap``.
+* It becomes visible through the API when the device uploads it: on the trip's upload grid
+  ``actual_begin_ms + j * activeTime`` (the first reading at ``j = 0``), and once more when the trip
+  stops. An ``OfflineSpell`` holds every upload due inside it until it ends; then everything
+  recorded so far arrives at once with its original timestamps. Visibility is therefore always a
+  prefix of the trip's readings, and "visible through" is one comparison per spell.
+* A trip's status follows the clock: ``wait`` from when it is listed until it begins, ``ing``
+  while recording, ``end`` after it stops (known at once, even while its data is held back).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from freshliance_pipeline.sandbox._noise import Draws, derive
-from freshliance_pipeline.sandbox.catalog import (
-    CARRIERS,
-    CONSIGNEES,
-    CUSTOM_NAMES,
-    DEVICE_MODELS,
-    GOODS_PROFILES,
-    GROUP_NAMES,
-    ROUTES,
-    VEHICLES,
-    City,
-    DeviceModel,
-    Direction,
-    GoodsProfile,
+from freshliance_pipeline.sandbox._indexset import IndexSet
+from freshliance_pipeline.sandbox.catalog import City, DeviceModel, GoodsProfile
+from freshliance_pipeline.sandbox.events import Excursion, Gap, OfflineSpell, Sentinel
+from freshliance_pipeline.sandbox.schedule import (
+    DAY,
+    HOUR,
+    MINUTE,
+    Schedule,
+    Status,
+    TripTimes,
+    status,
 )
 
-MINUTE = 60_000
-HOUR = 60 * MINUTE
-DAY = 24 * HOUR
-RECENT_DAYS = 7
+__all__ = [
+    "DAY",
+    "HOUR",
+    "MINUTE",
+    "Device",
+    "Excursion",
+    "Gap",
+    "Group",
+    "OfflineSpell",
+    "Sentinel",
+    "TemplateChoice",
+    "Trip",
+    "TripIds",
+]
 
-
-@dataclass(frozen=True)
-class Excursion:
-    """A planted out-of-range run: every reading of the probe with ts in [start, end] is out."""
-
-    probe_type: int
-    start_ms: int
-    end_ms: int
-    direction: Direction
-    peak: float
+NOISE_CHANNELS = 9
 
 
 @dataclass(frozen=True)
@@ -73,14 +71,26 @@ class Device:
     use_type: int
     bind_time_ms: int
     custom_name: str | None
-    battery: int
     group: Group
     user_group_device_id: int
     home: City
+    schedule: Schedule
+    # A flaky device loses its network for days far more often than the rest.
+    flaky: bool
 
     @property
     def profile(self) -> GoodsProfile:
         return self.group.profile
+
+
+@dataclass(frozen=True)
+class TemplateChoice:
+    """What a trip takes from the configuration template it was started with."""
+
+    template_id: int
+    collect_interval_min: int
+    active_time_min: int
+    flight: bool
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,11 @@ class Trip:
 
     trip_id: int  # userDeviceTripId
     device: Device
+    k: int
     collect_interval_min: int
+    active_time_min: int
+    template_id: int
+    listed_ms: int
     actual_begin_ms: int
     # When the trip stops; reported as actualEndTime only once the clock has passed it.
     actual_end_ms: int
@@ -104,7 +118,16 @@ class Trip:
     carrier: str
     consignee: str
     excursions: tuple[Excursion, ...]
+    gaps: tuple[Gap, ...]
+    sentinels: tuple[Sentinel, ...]
+    offline: tuple[OfflineSpell, ...]
+    # Frozen cargo: the reefer defrosts every period for a while (None for other goods).
+    defrost: tuple[int, int, int] | None  # (period, duration, phase) in ms
+    battery_start: int
+    battery_drain_per_day: float
+    late_uploads: bool
     noise_key: int
+    keys: tuple[tuple[int, ...], ...]  # noise stream keys per probe and channel
 
     @property
     def device_code(self) -> str:
@@ -115,6 +138,10 @@ class Trip:
         return self.collect_interval_min * MINUTE
 
     @property
+    def upload_ms(self) -> int:
+        return self.active_time_min * MINUTE
+
+    @property
     def probes(self) -> tuple[int, ...]:
         return self.device.model.probes
 
@@ -123,187 +150,108 @@ class Trip:
         """Index of the trip's last reading once it has ended."""
         return (self.actual_end_ms - self.actual_begin_ms) // self.interval_ms
 
-    def status(self, now_ms: int) -> str:
-        if now_ms < self.actual_begin_ms:
-            return "wait"
-        return "end" if self.actual_end_ms <= now_ms else "ing"
+    def status(self, now_ms: int) -> Status:
+        return status(
+            TripTimes(self.k, self.listed_ms, self.actual_begin_ms, self.actual_end_ms), now_ms
+        )
 
-    def index_range(self, begin_ms: int, end_ms: int, now_ms: int) -> range:
-        """Indices of the readings with begin <= ts <= end that exist at ``now_ms``."""
-        low = max(begin_ms, self.actual_begin_ms)
-        high = min(end_ms, now_ms, self.actual_end_ms)
+    # -- uploads ---------------------------------------------------------------------------
+
+    def _spell_at(self, ms: int) -> OfflineSpell | None:
+        for spell in self.offline:
+            if spell.start_ms <= ms < spell.end_ms:
+                return spell
+        return None
+
+    def offline_at(self, now_ms: int) -> bool:
+        return self._spell_at(now_ms) is not None
+
+    @property
+    def final_upload_ms(self) -> int:
+        """When the last readings arrive: at the stop, or when a spell covering it ends."""
+        spell = self._spell_at(self.actual_end_ms) if self.late_uploads else None
+        return self.actual_end_ms if spell is None else spell.end_ms
+
+    def visible_through(self, now_ms: int) -> int:
+        """The latest ``ts`` uploaded by ``now_ms`` (readings are visible as a prefix)."""
+        begin, end = self.actual_begin_ms, self.actual_end_ms
+        if now_ms < begin:
+            return begin - 1
+        if not self.late_uploads or now_ms >= self.final_upload_ms:
+            return min(now_ms, end)
+        step = self.upload_ms
+        grid = begin + (min(now_ms, end) - begin) // step * step
+        spell = self._spell_at(grid)
+        # Inside a spell: what was due from its start on waits; the upload before it went out.
+        return grid if spell is None else spell.start_ms - step
+
+    def upload_at(self, ts: int) -> int:
+        """When the reading recorded at ``ts`` becomes visible."""
+        if not self.late_uploads:
+            return ts
+        step = self.upload_ms
+        due = min(
+            self.actual_begin_ms - (self.actual_begin_ms - ts) // step * step, self.actual_end_ms
+        )
+        spell = self._spell_at(due)
+        return due if spell is None else spell.end_ms
+
+    def upload_moments(self, after_ms: int, through_ms: int) -> list[int]:
+        """Every instant in ``(after, through]`` at which new readings become visible."""
+        begin, end = self.actual_begin_ms, self.actual_end_ms
+        low, high = max(after_ms + 1, begin), min(through_ms, end)
+        if not self.late_uploads:
+            step = self.interval_ms
+            first = begin + max(0, -(-(low - begin) // step)) * step
+            return list(range(first, high + 1, step))
+        step = self.upload_ms
+        first = begin + max(0, -(-(low - begin) // step)) * step
+        moments = {g for g in range(first, high + 1, step) if self._spell_at(g) is None}
+        moments.update(s.end_ms for s in self.offline if s.start_ms <= end)
+        moments.add(self.final_upload_ms)
+        return sorted(m for m in moments if after_ms < m <= through_ms)
+
+    # -- readings --------------------------------------------------------------------------
+
+    def indices(self, probe_type: int, begin_ms: int, end_ms: int, through_ms: int) -> IndexSet:
+        """Indices of the probe's readings with ``begin <= ts <= end`` and ``ts <= through``."""
+        if probe_type not in self.probes:
+            return IndexSet(0, 0)
+        start = self.actual_begin_ms
+        low = max(begin_ms, start)
+        high = min(end_ms, through_ms, self.actual_end_ms)
         if high < low:
-            return range(0)
-        first = -((self.actual_begin_ms - low) // self.interval_ms)
-        last = (high - self.actual_begin_ms) // self.interval_ms
-        return range(first, last + 1)
+            return IndexSet(0, 0)
+        step = self.interval_ms
+        first = -((start - low) // step)
+        last = (high - start) // step
+        holes = [
+            (-((start - g.start_ms) // step), (g.end_ms - start) // step)
+            for g in self.gaps
+            if g.probe_type == probe_type
+        ]
+        return IndexSet(first, last + 1, holes)
+
+    def battery_at(self, ts: int) -> int:
+        days = max(0, ts - self.actual_begin_ms) / DAY
+        return max(1, round(self.battery_start - self.battery_drain_per_day * days))
 
 
 @dataclass(frozen=True)
-class World:
-    groups: tuple[Group, ...]
-    devices: tuple[Device, ...]
-    trips: tuple[Trip, ...]
+class TripIds:
+    """``userDeviceTripId = base + listed_minute * devices + device_index``, both ways."""
 
+    base: int
+    ref_ms: int  # a whole minute
+    devices: int
 
-def build_world(seed: int, device_count: int, days: int, anchor_ms: int) -> World:
-    groups = _groups(seed)
-    spans: list[tuple[int, Device, int]] = []
-    devices: list[Device] = []
-    for index in range(device_count):
-        schedule = _schedule(seed, index, days, anchor_ms)
-        device = _device(seed, index, groups, first_begin_ms=schedule[0][0])
-        devices.append(device)
-        spans.extend((begin, device, end) for begin, end in schedule)
-    spans.sort(key=lambda span: (span[0], span[1].index))
+    def encode(self, device_index: int, listed_ms: int) -> int:
+        return self.base + (listed_ms - self.ref_ms) // MINUTE * self.devices + device_index
 
-    draws = Draws(seed, "trip-ids")
-    trip_id = 2000 + draws.integer(0, 999)
-    trips: list[Trip] = []
-    for begin, device, end in spans:
-        trip_id += draws.integer(1, 6)
-        trips.append(_trip(seed, trip_id, device, begin, end))
-    return World(groups, tuple(devices), tuple(trips))
-
-
-def _groups(seed: int) -> tuple[Group, ...]:
-    base = 180 + Draws(seed, "groups").integer(0, 60)
-    pharma = Group(base, GROUP_NAMES["pharma"], 0, GOODS_PROFILES["pharma"])
-    food = Group(base + 1, GROUP_NAMES["produce"], 0, GOODS_PROFILES["produce"])
-    # A sub-group, so consumers of parentId see a real hierarchy.
-    frozen = Group(base + 2, GROUP_NAMES["frozen"], food.user_group_id, GOODS_PROFILES["frozen"])
-    return (pharma, food, frozen)
-
-
-def _use_type(index: int) -> int:
-    return 0 if index % 3 == 1 else 1
-
-
-def _device(seed: int, index: int, groups: tuple[Group, ...], first_begin_ms: int) -> Device:
-    draws = Draws(seed, "device", index)
-    base = 600 + Draws(seed, "device-ids").integer(0, 299)
-    offset = derive(seed, "model-offset") % len(DEVICE_MODELS)
-    custom_name = None if index % 5 == 4 else draws.choice(CUSTOM_NAMES)
-    return Device(
-        index=index,
-        user_device_id=base + index,
-        device_code=f"2507{index + 1:05d}T",
-        # Rotating through the models guarantees every sensor combination in a fleet of five.
-        model=DEVICE_MODELS[(index + offset) % len(DEVICE_MODELS)],
-        use_type=_use_type(index),
-        bind_time_ms=first_begin_ms - int(draws.between(HOUR, 10 * DAY)),
-        custom_name=custom_name,
-        battery=draws.integer(15, 100),
-        group=groups[(index + seed) % len(groups)],
-        user_group_device_id=640 + index,
-        home=ROUTES[(index + seed) % len(ROUTES)][0],
-    )
-
-
-def _final_status(index: int, draws: Draws) -> str:
-    if index < 3:
-        return ("end", "ing", "wait")[index]
-    roll = draws.unit()
-    return "end" if roll < 0.55 else ("ing" if roll < 0.9 else "wait")
-
-
-def _duration(draws: Draws) -> int:
-    # Squared draw: short trips are common, six-day ones rare.
-    return int(DAY * (1 + 5 * draws.unit() ** 2))
-
-
-def _schedule(seed: int, index: int, days: int, anchor_ms: int) -> list[tuple[int, int]]:
-    """(begin, end) of the device's trips, oldest first."""
-    draws = Draws(seed, "schedule", index)
-    floor = anchor_ms - days * DAY
-    mode = _final_status(index, draws)
-    length = _duration(draws)
-    if mode == "ing":
-        begin = max(anchor_ms - int(length * draws.between(0.15, 0.85)), floor)
-        end = max(begin + length, anchor_ms + HOUR)
-    elif mode == "wait":
-        begin = anchor_ms + int(draws.between(2 * HOUR, 48 * HOUR))
-        end = begin + length
-    else:
-        end = anchor_ms - int(draws.between(0.5 * HOUR, min(36 * HOUR, days * DAY / 4)))
-        begin = max(end - length, floor)
-    spans = [(begin, end)]
-
-    if _use_type(index) == 1:
-        deep = index % 4 == 3
-        limit = floor if deep else anchor_ms - min(days, RECENT_DAYS) * DAY
-        # A deep trail keeps going until it reaches the start of the history.
-        for _ in range(12 if deep else draws.integer(1, 3)):
-            gap = draws.between(DAY, 4 * DAY) if deep else draws.between(2 * HOUR, 30 * HOUR)
-            # A tracker records one trip at a time: the one before a waiting trip has ended.
-            end = min(spans[-1][0] - int(gap), anchor_ms - 30 * MINUTE)
-            begin = end - _duration(draws)
-            if begin < limit:
-                if end - limit < DAY:
-                    break
-                begin = limit + int(draws.between(0, 6 * HOUR))
-            spans.append((begin, end))
-    # Trackers stamp whole seconds (the docs' ts examples end in 000).
-    return [(b - b % 1000, e - e % 1000) for b, e in reversed(spans)]
-
-
-def _trip(seed: int, trip_id: int, device: Device, begin: int, end: int) -> Trip:
-    draws = Draws(seed, "trip", trip_id)
-    interval = draws.choice((5, 10, 15))
-    origin, destination = draws.choice(ROUTES)
-    expected_begin = begin - int(draws.between(0, 45 * MINUTE))
-    expected_begin -= expected_begin % (5 * MINUTE)
-    planned_hours = max(1, round((end - begin) / HOUR))
-    code_date = _yyyymmdd(begin)
-    return Trip(
-        trip_id=trip_id,
-        device=device,
-        collect_interval_min=interval,
-        actual_begin_ms=begin,
-        actual_end_ms=end,
-        expected_begin_ms=expected_begin,
-        expected_end_ms=expected_begin + planned_hours * HOUR,
-        origin=origin,
-        destination=destination,
-        goods_name=draws.choice(device.profile.goods),
-        trip_code=None if draws.chance(0.25) else f"WB{code_date}-{trip_id}",
-        asset_code=None if draws.chance(0.3) else f"PAL-{draws.integer(10000, 99999)}",
-        vehicle_info=draws.choice(VEHICLES),
-        carrier=draws.choice(CARRIERS),
-        consignee=draws.choice(CONSIGNEES),
-        excursions=_excursions(draws, device, begin, end, interval),
-        noise_key=derive(seed, "readings", trip_id),
-    )
-
-
-def _excursions(
-    draws: Draws, device: Device, begin: int, end: int, interval_min: int
-) -> tuple[Excursion, ...]:
-    roll = draws.unit()
-    count = 0 if roll < 0.7 else (1 if roll < 0.95 else 2)
-    # Device 0's trips always carry one, so every fleet has an excursion to find.
-    count = max(count, 1) if device.index == 0 else count
-    step = interval_min * MINUTE
-    readings = (end - begin) // step + 1
-    segment = readings // 3
-    runs: list[Excursion] = []
-    for part in range(count):
-        intervals = draws.integer(math.ceil(20 / interval_min), 90 // interval_min)
-        room = segment - intervals - 4
-        if room <= 0:
-            break
-        first = part * segment + 2 + draws.integer(0, room)
-        runs.append(
-            Excursion(
-                probe_type=draws.choice(device.model.probes),
-                start_ms=begin + first * step,
-                end_ms=begin + (first + intervals) * step,
-                direction=draws.choice(device.profile.excursion_directions),
-                peak=round(draws.between(0.5, 4.0), 1),
-            )
-        )
-    return tuple(runs)
-
-
-def _yyyymmdd(epoch_ms: int) -> str:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y%m%d")
+    def decode(self, trip_id: int) -> tuple[int, int] | None:
+        """(device index, start of the minute it was listed in), or None if not an id."""
+        offset = trip_id - self.base
+        if offset < 0:
+            return None
+        minute, index = divmod(offset, self.devices)
+        return index, self.ref_ms + minute * MINUTE

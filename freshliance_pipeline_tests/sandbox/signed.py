@@ -55,11 +55,14 @@ class SignedCaller:
         params["sign"] = sign_params(params, self.key)
         return params
 
-    def post(self, body: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
+    def post_raw(self, body: Mapping[str, Any] | str | bytes) -> httpx.Response:
         content = body if isinstance(body, str | bytes) else json.dumps(body, ensure_ascii=False)
-        response = self.client.post(
+        return self.client.post(
             self.url, content=content, headers={"Content-Type": "application/json"}
         )
+
+    def post(self, body: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
+        response = self.post_raw(body)
         assert response.status_code == 200, response.text
         envelope: dict[str, Any] = response.json()
         return envelope

@@ -1,4 +1,5 @@
-"""The sandbox world: deterministic, complete in its statuses and sensors, exact about readings."""
+"""The sandbox world: deterministic, complete in its statuses, sensors and anomalies, exact about
+readings."""
 
 from __future__ import annotations
 
@@ -77,32 +78,60 @@ def test_trip_status_follows_the_clock() -> None:
     fleet.clock.set(waiting.actual_begin_ms)
     started = fleet.trip_rows(device_code=waiting.device_code)[0]
     first_readings = visible(fleet, waiting)
-    fleet.clock.set(waiting.actual_end_ms)
+    fleet.clock.set(waiting.final_upload_ms)
     ended = fleet.trip_rows(device_code=waiting.device_code)[0]
+    recorded = fleet.reading_count(waiting.trip_id, 0, *WHOLE_TIME, uploaded=False)
 
+    # The tracker uploads as it starts, so the first reading is visible at once.
     assert started["tripStatus"] == "ing" and len(first_readings) == 1
     assert ended["tripStatus"] == "end" and ended["actualEndTime"] == waiting.actual_end_ms
-    assert len(visible(fleet, waiting)) == waiting.final_index + 1
+    assert len(visible(fleet, waiting)) == recorded
+    holes = sum(
+        (g.end_ms - g.start_ms) // waiting.interval_ms + 1
+        for g in waiting.gaps
+        if g.probe_type == 0
+    )
+    assert recorded == waiting.final_index + 1 - holes
 
 
-def test_trips_mostly_fall_in_the_last_week_and_some_reach_back_the_whole_history() -> None:
-    config = FleetConfig(anchor_ms=ANCHOR_MS, days=30)
-    fleet = Fleet(config)
-    week_ago = ANCHOR_MS - 7 * DAY
+def test_multi_use_devices_record_through_the_whole_history_and_single_use_once() -> None:
+    fleet = Fleet(FleetConfig(anchor_ms=ANCHOR_MS, days=30))
+    history_start = ANCHOR_MS - 30 * DAY
+    trips = fleet.trips
 
-    readings = fleet.ground_truth(*WHOLE_TIME)
-    recent_trips = [t for t in fleet.trips if t.actual_end_ms >= week_ago]
+    for device in fleet.devices:
+        mine = [t for t in trips if t.device is device]
+        assert mine, "every device has a trip at the anchor"
+        if device.use_type == 0:
+            assert len(mine) == 1
+            continue
+        assert mine[0].actual_end_ms >= history_start
+        assert mine[0].actual_begin_ms < history_start + 7 * DAY
+        # Back to back: the next trip is listed only once the one before has ended.
+        for before, after in itertools.pairwise(mine):
+            assert before.actual_end_ms < after.listed_ms <= after.actual_begin_ms
+            assert after.actual_begin_ms - before.actual_end_ms < 2 * DAY
 
-    assert sum(r["ts"] >= week_ago for r in readings) > len(readings) / 2
-    assert len(recent_trips) > len(fleet.trips) / 2
-    assert min(t.actual_begin_ms for t in fleet.trips) < ANCHOR_MS - 21 * DAY
-    assert all(t.actual_begin_ms >= ANCHOR_MS - 30 * DAY for t in fleet.trips)
+
+def test_trip_ids_grow_with_listing_time_and_decode_back() -> None:
+    fleet = Fleet(FleetConfig(anchor_ms=ANCHOR_MS, devices=20))
+
+    trips = fleet.trips
+
+    assert [t.trip_id for t in trips] == sorted(t.trip_id for t in trips)
+    assert len({t.trip_id for t in trips}) == len(trips)
+    minutes = [t.listed_ms // 60_000 for t in trips]
+    assert minutes == sorted(minutes)
+    assert all(fleet.trip(t.trip_id) == t for t in trips)
+    with pytest.raises(UnknownTripError):
+        fleet.trip(trips[0].trip_id + 20 * 60 * 24 * 400)
 
 
-def test_trips_are_one_to_six_days_at_five_ten_or_fifteen_minutes(fleet: Fleet) -> None:
+def test_trips_last_hours_to_days_at_five_ten_or_fifteen_minutes(fleet: Fleet) -> None:
     for trip in fleet.trips:
         assert trip.collect_interval_min in (5, 10, 15)
-        assert HOUR <= trip.actual_end_ms - trip.actual_begin_ms <= 6 * DAY + HOUR
+        assert trip.active_time_min in (15, 30, 60)
+        assert HOUR <= trip.actual_end_ms - trip.actual_begin_ms <= 6.5 * DAY
     multi = [d for d in fleet.devices if d.use_type == 1]
     single = [d for d in fleet.devices if d.use_type == 0]
     assert multi and single
@@ -118,7 +147,7 @@ def test_device_rows_point_at_the_newest_trip(fleet: Fleet) -> None:
         assert row["deviceCode"].startswith("2507") and row["deviceCode"].endswith("T")
 
 
-def test_readings_are_spaced_by_the_interval_within_the_span_and_never_after_the_clock() -> None:
+def test_readings_sit_on_the_interval_grid_and_never_after_what_was_uploaded() -> None:
     fleet = Fleet(FleetConfig(anchor_ms=ANCHOR_MS))
     fleet.clock.advance(5 * HOUR + 123)
     now = fleet.clock.now_ms()
@@ -130,14 +159,15 @@ def test_readings_are_spaced_by_the_interval_within_the_span_and_never_after_the
             assert rows == []
             continue
         times = [row["ts"] for row in rows]
-        assert times[0] == trip.actual_begin_ms
-        assert all(b - a == trip.interval_ms for a, b in itertools.pairwise(times))
-        assert times[-1] <= min(now, trip.actual_end_ms)
-        assert times[-1] + trip.interval_ms > min(now, trip.actual_end_ms)
+        assert all((ts - trip.actual_begin_ms) % trip.interval_ms == 0 for ts in times)
+        assert times == sorted(set(times))
+        assert all(ts <= trip.visible_through(now) <= now for ts in times)
+        jumps = sum(b - a != trip.interval_ms for a, b in itertools.pairwise(times))
+        assert jumps <= len([g for g in trip.gaps if g.probe_type == 0])
 
 
 def test_reading_windows_include_both_ends(fleet: Fleet) -> None:
-    trip = next(t for t in fleet.trips if t.status(ANCHOR_MS) == "end")
+    trip = next(t for t in fleet.trips if t.status(ANCHOR_MS) == "end" and not t.gaps)
     rows = visible(fleet, trip)
     ts = rows[10]["ts"]
 
@@ -185,7 +215,9 @@ def test_fields_follow_the_device_model(fleet: Fleet) -> None:
 
 def test_gps_devices_travel_from_origin_to_destination(fleet: Fleet) -> None:
     trip = next(
-        t for t in fleet.trips if "gps" in t.device.model.builtin and t.status(ANCHOR_MS) == "end"
+        t
+        for t in fleet.trips
+        if "gps" in t.device.model.builtin and t.final_upload_ms <= ANCHOR_MS and not t.gaps
     )
 
     rows = visible(fleet, trip)
@@ -195,24 +227,105 @@ def test_gps_devices_travel_from_origin_to_destination(fleet: Fleet) -> None:
     assert all(round(row["latitude"], 6) == row["latitude"] for row in rows)
 
 
-def test_planted_excursions_are_the_only_out_of_range_runs(fleet: Fleet) -> None:
-    planted = [(t, run) for t in fleet.trips for run in t.excursions]
-    assert planted
+def test_planted_excursions_are_the_only_out_of_range_runs_besides_sentinels() -> None:
+    fleet = Fleet(FleetConfig(anchor_ms=ANCHOR_MS, devices=30))
+    trips = fleet.trips
+    causes = Counter(run.cause for t in trips for run in t.excursions)
+    assert set(causes) == {"setpoint", "door-open", "reefer-failure"}
 
-    for trip in fleet.trips:
+    for trip in trips:
         profile = trip.device.profile
+        sentinels = {(s.probe_type, s.ts): s.temperature for s in trip.sentinels}
         for probe_type in trip.probes:
             runs = [run for run in trip.excursions if run.probe_type == probe_type]
             for row in visible(fleet, trip, probe_type):
                 run = next((r for r in runs if r.start_ms <= row["ts"] <= r.end_ms), None)
-                if run is None:
+                if (probe_type, row["ts"]) in sentinels:
+                    assert row["temperature"] == sentinels[(probe_type, row["ts"])]
+                elif run is None:
                     assert profile.low <= row["temperature"] <= profile.high
                 elif run.direction == "high":
                     assert row["temperature"] > profile.high
                 else:
                     assert row["temperature"] < profile.low
-    for _, run in planted:
-        assert 20 * 60_000 <= run.end_ms - run.start_ms <= 90 * 60_000
+        for run in trip.excursions:
+            minutes = (run.end_ms - run.start_ms) / 60_000
+            if run.cause == "setpoint":
+                assert trip.collect_interval_min <= minutes <= 90
+            elif run.cause == "door-open":
+                assert run.probe_type == 0 and minutes <= 2 * trip.collect_interval_min
+            else:
+                assert run.ramp_ms > 0 and run.recovery_ms > 0
+
+
+def test_sentinels_and_gaps_are_exactly_what_the_rows_show() -> None:
+    fleet = Fleet(FleetConfig(anchor_ms=ANCHOR_MS, devices=40))
+    trips = [t for t in fleet.trips if t.final_upload_ms <= ANCHOR_MS]
+    with_gaps = [t for t in trips if t.gaps]
+    with_sentinels = [t for t in trips if t.sentinels]
+    assert {g.cause for t in with_gaps for g in t.gaps} == {"probe-disconnected", "logger-reset"}
+    assert with_sentinels
+
+    for trip in with_gaps:
+        step = trip.interval_ms
+        for gap in trip.gaps:
+            inside = fleet.reading_rows(trip.trip_id, gap.probe_type, gap.start_ms, gap.end_ms)
+            around = fleet.reading_rows(
+                trip.trip_id, gap.probe_type, gap.start_ms - step, gap.end_ms + step
+            )
+            assert inside == []
+            assert [r["ts"] for r in around] == [gap.start_ms - step, gap.end_ms + step]
+    for trip in with_sentinels:
+        for sentinel in trip.sentinels:
+            rows = fleet.reading_rows(trip.trip_id, sentinel.probe_type, sentinel.ts, sentinel.ts)
+            assert [r["temperature"] for r in rows] == [sentinel.temperature]
+            assert sentinel.temperature in (-127.0, 85.0, 3276.7, -3276.8)
+
+
+def test_door_openings_light_the_built_in_sensor_and_frozen_reefers_defrost() -> None:
+    fleet = Fleet(FleetConfig(anchor_ms=ANCHOR_MS, devices=30))
+    trips = fleet.trips
+    doors = [
+        (t, run)
+        for t in trips
+        for run in t.excursions
+        if run.cause == "door-open" and "light" in t.device.model.builtin
+    ]
+    frozen = [t for t in trips if t.defrost is not None]
+    assert doors and frozen
+    assert all(t.device.profile.name == "frozen" for t in frozen)
+
+    for trip, run in doors:
+        rows = fleet.reading_rows(trip.trip_id, 0, run.start_ms, run.end_ms)
+        assert all(row["light"] >= 150 for row in rows)
+    for trip in frozen:
+        period, duration, _ = trip.defrost or (0, 0, 0)
+        assert 6 * HOUR <= period <= 8 * HOUR and 20 * 60_000 <= duration <= 40 * 60_000
+
+
+def test_batteries_drain_during_a_trip() -> None:
+    fleet = Fleet(FleetConfig(anchor_ms=ANCHOR_MS), Clock(ANCHOR_MS))
+    trip = next(
+        t for t in fleet.trips if t.actual_end_ms - t.actual_begin_ms > 2 * DAY and not t.offline
+    )
+    levels = []
+
+    for hours in (6, 30, 46):
+        fleet.clock.set(trip.actual_begin_ms + hours * HOUR)
+        row = fleet.device_rows(device_code=trip.device_code)[0]
+        levels.append(row["battery"])
+        assert row["batteryTime"] <= fleet.clock.now_ms()
+
+    assert levels == sorted(levels, reverse=True) and levels[0] > levels[-1]
+
+
+def test_interval_override_and_instant_uploads() -> None:
+    fleet = Fleet(FleetConfig(anchor_ms=ANCHOR_MS, interval_min=7, late_uploads=False))
+
+    for trip in fleet.trips:
+        assert trip.collect_interval_min == 7 and trip.offline == ()
+        recorded = fleet.reading_count(trip.trip_id, 0, *WHOLE_TIME, uploaded=False)
+        assert fleet.reading_count(trip.trip_id, 0, *WHOLE_TIME) == recorded
 
 
 def test_ground_truth_is_every_reading_row_with_nulls_for_missing_sensors(fleet: Fleet) -> None:
@@ -301,17 +414,19 @@ def test_unknown_trip_raises(fleet: Fleet) -> None:
         fleet.reading_count(1, 0, *WHOLE_TIME)
 
 
-def test_a_large_fleet_over_a_year_is_cheap_because_readings_are_computed() -> None:
-    fleet = Fleet(FleetConfig(devices=2000, days=365, anchor_ms=ANCHOR_MS))
+def test_a_large_fleet_over_a_year_is_paged_by_arithmetic() -> None:
+    fleet = Fleet(FleetConfig(devices=2000, days=365, anchor_ms=ANCHOR_MS, interval_min=5))
+    device = fleet.devices[1998]
+    trip = fleet.trip_at(device, device.schedule.first_k + 40)
 
-    total = sum(
-        fleet.reading_count(t.trip_id, p, *WHOLE_TIME) for t in fleet.trips for p in t.probes
-    )
-    trip = fleet.trips[len(fleet.trips) // 2]
     count = fleet.reading_count(trip.trip_id, 0, *WHOLE_TIME)
     tail = fleet.reading_rows(trip.trip_id, 0, *WHOLE_TIME, offset=count - 3, limit=50)
+    counts = fleet.truth_counts(ANCHOR_MS - HOUR, ANCHOR_MS)
+    newest = fleet.trip_rows(device_code=device.device_code)
 
-    assert total > 1_000_000
-    assert [row["ts"] for row in tail] == [
-        trip.actual_begin_ms + i * trip.interval_ms for i in range(count - 3, count)
-    ]
+    assert count > 200 and len(tail) == 3
+    assert all((r["ts"] - trip.actual_begin_ms) % trip.interval_ms == 0 for r in tail)
+    assert tail[-1]["ts"] <= trip.actual_end_ms
+    # About 2,000 devices x 12 readings an hour, less the idle ones, plus external probes.
+    assert 15_000 < counts["recorded"] < 40_000 and counts["pending"] > 0
+    assert len(newest) > 50 and newest[0]["userDeviceTripId"] > newest[-1]["userDeviceTripId"]

@@ -72,3 +72,11 @@ def test_serving_logs_nothing_below_warning(caplog: pytest.LogCaptureFixture) ->
         user_info_code(server, app_id, key)
 
     assert [r for r in caplog.records if r.name.startswith("uvicorn")] == []
+
+
+def test_the_admin_endpoint_sits_next_to_the_api() -> None:
+    with SandboxServer(small_fleet()) as server:
+        state = httpx.get(server.admin_url).json()
+
+    assert server.admin_url == server.url.removesuffix("/api") + "/admin"
+    assert state["fleet"]["devices"] == 3 and state["clock"]["now_ms"] == ANCHOR_MS
