@@ -45,6 +45,16 @@ def test_definitions_hold_the_extract_and_dbt_assets() -> None:
     } <= keys
 
 
+def test_assets_are_grouped_by_layer() -> None:
+    graph = defs.resolve_asset_graph()
+
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+
+    assert groups["freshliance_readings"] == "freshliance"
+    assert groups["fct_trip_summary"] == "freshliance_warehouse"
+    assert groups["alarm_profiles"] == "freshliance_warehouse"
+
+
 def test_dbt_sources_are_the_extract_assets() -> None:
     graph = defs.resolve_asset_graph()
 

@@ -367,24 +367,31 @@ class FreshlianceClient:
         }
         return self.fetch_listing("tracker.tripData.pageProbeData", biz)
 
-    def count_probe_data(self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int) -> int:
-        """How many readings a window holds, for one call: a page of one row carries total."""
+    def trip_probe_page(
+        self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int, page_size: int = 50
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The first page of a window and its ``total``: one call, one consistent answer."""
         biz = {
             "userDeviceTripId": trip_id,
             "probeType": probe_type,
             "beginTime": begin_ms,
             "endTime": end_ms,
             "pageNum": 1,
-            "pageSize": 1,
+            "pageSize": page_size,
         }
         method = "tracker.tripData.pageProbeData"
         try:
-            total, _ = parse_page(self.call(method, biz))
+            total, rows = parse_page(self.call(method, biz))
         except PageShapeError as exc:
             raise errors.MalformedResponseError(
                 f"{method}: unexpected page shape: {exc}", method=method
             ) from exc
-        return total
+        self.stats.count(method, pages=1, rows=len(rows))
+        return rows, total
+
+    def count_probe_data(self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int) -> int:
+        """How many readings a window holds, for one call: a page of one row carries total."""
+        return self.trip_probe_page(trip_id, probe_type, begin_ms, end_ms, page_size=1)[1]
 
     def device_groups(self) -> list[dict[str, Any]]:
         return self.fetch_all("tracker.deviceGroup.page")

@@ -43,7 +43,8 @@ from freshliance_pipeline.windows import PROBE_TYPES, TripWindow, plan_trip_wind
 logger = logging.getLogger(__name__)
 
 PAGE = 50
-FULL_READ_ATTEMPTS = 3
+# Rows aimed at per slice when a window is re-read in time slices: headroom under a page of 50.
+SLICE_ROWS = 40
 KEYS = ["userDeviceTripId", "probeType", "ts"]
 
 
@@ -197,24 +198,40 @@ def _sync_window(
 
 
 def _read_whole(client: FreshlianceClient, window: Window) -> list[dict[str, Any]]:
-    """All rows of a window; read again while paging returned fewer rows than announced."""
+    """All rows of a window.
+
+    Paging by offset is only consistent while the window does not change: rows arriving
+    mid-paging, in an order that is not by time, can shift rows past the pages already read.
+    When a pass comes back with fewer rows than ``total``, the window is read again in time
+    slices small enough for one page each (a single page is one consistent answer), slices
+    that still overflow being halved.
+    """
     trip = window.trip
-    seen: dict[int, dict[str, Any]] = {}
-    for attempt in range(1, FULL_READ_ATTEMPTS + 1):
-        rows, total = client.trip_probe_window(
-            trip.trip_id, window.probe_type, trip.begin_ms, trip.end_ms
-        )
-        seen.update(_unique(rows))
-        if len(seen) >= total:
-            break
-        logger.info(
-            "window short trip=%d probe=%d rows=%d total=%d attempt=%d",
-            trip.trip_id,
-            window.probe_type,
-            len(seen),
-            total,
-            attempt,
-        )
+    rows, total = client.trip_probe_window(
+        trip.trip_id, window.probe_type, trip.begin_ms, trip.end_ms
+    )
+    seen = _unique(rows)
+    if len(seen) >= total:
+        return list(seen.values())
+    logger.info(
+        "window short trip=%d probe=%d rows=%d total=%d: reading it in slices",
+        trip.trip_id,
+        window.probe_type,
+        len(seen),
+        total,
+    )
+    slices = max(1, math.ceil(total / SLICE_ROWS))
+    span = trip.end_ms - trip.begin_ms + 1
+    bounds = [trip.begin_ms + span * i // slices for i in range(slices + 1)]
+    pending = [(bounds[i], bounds[i + 1] - 1) for i in range(slices)]
+    while pending:
+        lo, hi = pending.pop()
+        page, count = client.trip_probe_page(trip.trip_id, window.probe_type, lo, hi)
+        if count <= len(page) or lo == hi:
+            seen.update(_unique(page))
+            continue
+        middle = lo + (hi - lo) // 2
+        pending.extend([(lo, middle), (middle + 1, hi)])
     return list(seen.values())
 
 
