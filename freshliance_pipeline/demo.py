@@ -25,10 +25,16 @@ from freshliance_pipeline.sandbox import Fleet, FleetConfig, SandboxServer
 
 MARKER = ".freshliance-demo.json"
 EXAMPLE_QUERY = (
-    "select trip_id, probe_type, reading_count, min_temperature_c, max_temperature_c "
-    "from fct_trip_summary order by max_temperature_c desc limit 5"
+    "select trip_id, probe_type, direction, started_at, duration_s, peak_temperature_c "
+    "from fct_excursions order by duration_s desc limit 5"
 )
-SUMMARY_MODELS = ("dim_devices", "dim_trips", "fct_readings", "fct_trip_summary")
+SUMMARY_MODELS = (
+    "dim_devices",
+    "dim_trips",
+    "fct_readings",
+    "fct_excursions",
+    "fct_trip_summary",
+)
 
 
 @dataclass(frozen=True)
@@ -150,4 +156,9 @@ def read_counts(analytics: Path) -> dict[str, int]:
             "select probe_type, count(*) from fct_readings group by 1 order by 1"
         ).fetchall():
             counts[f"readings probe_type={probe}"] = int(n)
+        for verdict, n in connection.execute(
+            "select verdict, count(*) from fct_trip_summary where verdict is not null "
+            "group by 1 order by 1"
+        ).fetchall():
+            counts[f"trip probes {verdict}"] = int(n)
     return counts

@@ -16,7 +16,7 @@ from dagster._core.storage.tags import (
 )
 
 from freshliance_pipeline.definitions import defs
-from freshliance_pipeline.schedules import hourly_sync
+from freshliance_pipeline.schedules import ended_trips_sensor, hourly_sync
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,3 +93,22 @@ def test_workspace_loads_with_the_dagster_cli(tmp_path: Path) -> None:
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_ended_trips_sensor_rechecks_the_days_those_trips_spanned(tmp_path: Path) -> None:
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                "freshliance_trips",
+                metadata={"resync_start": "2026-11-20", "resync_end": "2026-11-24"},
+            )
+        )
+        context = dg.build_sensor_context(instance=instance)
+
+        result = ended_trips_sensor.evaluate_tick(context)
+
+    assert len(result.run_requests or []) == 1
+    request = (result.run_requests or [])[0]
+    assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == "2026-11-20"
+    assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == "2026-11-24"
+    assert request.job_name in (None, "freshliance_resync_readings")
