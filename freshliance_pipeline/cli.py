@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -252,13 +253,17 @@ def sandbox(
         raise click.BadParameter(str(exc)) from exc
     try:
         # Syncs pointed at this sandbox land in the same folder: mark it as sandbox data.
-        prepare_sandbox_data_dir(_data_dir().resolve(), sandbox_world(fleet))
+        echo = functools.partial(click.echo, err=True)
+        prepare_sandbox_data_dir(
+            _data_dir().resolve(), sandbox_world(fleet), clear=False, echo=echo
+        )
     except RuntimeError as exc:
         click.echo(f"warning: {exc}", err=True)
     key = signing.generate_private_key()
     key_dir = _data_dir().resolve() / "sandbox"
     key_dir.mkdir(parents=True, exist_ok=True)
-    key_path = key_dir / "app-private-key.pem"
+    # One key file per sandbox process, so a second sandbox does not break the first.
+    key_path = key_dir / f"app-private-key-{os.getpid()}.pem"
     key_path.unlink(missing_ok=True)
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -290,8 +295,11 @@ def sandbox(
             click.echo(f"export {line}")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                stop.wait()
+        finally:
+            key_path.unlink(missing_ok=True)
 
 
 @main.command()

@@ -24,6 +24,13 @@ from freshliance_pipeline.runner import SyncOutcome, last_days, run_sync
 from freshliance_pipeline.sandbox import Fleet, FleetConfig, SandboxServer
 
 MARKER = ".freshliance-demo.json"
+Echo = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
 EXAMPLE_QUERY = (
     "select trip_id, probe_type, direction, started_at, duration_s, peak_temperature_c "
     "from fct_excursions order by duration_s desc limit 5"
@@ -55,7 +62,7 @@ def run_demo(
     data_dir = data_dir.resolve()
     fleet = Fleet(FleetConfig(seed=seed, devices=devices, days=30))
     anchor = datetime.fromtimestamp(fleet.anchor_ms / 1000, tz=UTC)
-    prepare_sandbox_data_dir(data_dir, sandbox_world(fleet))
+    prepare_sandbox_data_dir(data_dir, sandbox_world(fleet), echo=echo)
     start, end = last_days(days, anchor.date())
 
     key = signing.generate_private_key()
@@ -117,12 +124,16 @@ def sandbox_world(fleet: Fleet) -> dict[str, object]:
     return {"seed": config.seed, "devices": config.devices, "days": config.days, "anchor": anchor}
 
 
-def prepare_sandbox_data_dir(data_dir: Path, world: dict[str, object]) -> None:
+def prepare_sandbox_data_dir(
+    data_dir: Path, world: dict[str, object], *, clear: bool = True, echo: Echo = _quiet
+) -> None:
     """Make ``data_dir`` hold data of this sandbox world only.
 
     Sandbox worlds move with the day they are anchored to, so data synced from yesterday's
-    world is cleared before syncing today's. Only a folder marked as sandbox data is ever
-    cleared: a folder holding a lake without the mark (real data, say) makes this refuse.
+    world is cleared (``clear``, the demo) before syncing today's, and the folders cleared are
+    named. Without ``clear`` (the sandbox command) a mismatch is only reported. Only a folder
+    marked as sandbox data is ever cleared: a folder holding a lake without the mark (real
+    data, say) makes this refuse.
     """
     marker = data_dir / MARKER
     has_outputs = any((data_dir / name).exists() for name in SYNC_OUTPUTS)
@@ -132,6 +143,14 @@ def prepare_sandbox_data_dir(data_dir: Path, world: dict[str, object]) -> None:
             "FRESHLIANCE_DATA_DIR to another folder for the demo"
         )
     if has_outputs and json.loads(marker.read_text()) != world:
+        if not clear:
+            echo(
+                f"warning: {data_dir} holds data synced from another sandbox world "
+                f"({marker.read_text()}); syncs against this one would mix the two. "
+                "Run the demo to start over, or set FRESHLIANCE_DATA_DIR to another folder."
+            )
+            return
+        echo(f"clearing {data_dir}'s data from an earlier sandbox world ({marker.read_text()})")
         for name in SYNC_OUTPUTS:
             path = data_dir / name
             if path.is_dir():
