@@ -9,13 +9,19 @@ import signal
 import sys
 import threading
 import warnings
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from freshliance_pipeline.api import errors, signing
 from freshliance_pipeline.api.client import DEFAULT_URL, FreshlianceClient, RetryPolicy
+
+if TYPE_CHECKING:
+    # Annotations only: the runner imports Dagster, which commands like keygen do not need.
+    from freshliance_pipeline.runner import SyncOutcome
 
 
 @click.group()
@@ -55,21 +61,31 @@ def demo(days: int, devices: int, seed: int) -> None:
 def sync(start: object, end: object) -> None:
     """Sync snapshots, trips and the readings of START..END (UTC days, END included), then
     build the models and publish analytics.duckdb."""
-    from freshliance_pipeline.demo import read_counts
     from freshliance_pipeline.runner import SyncRangeError, run_sync
 
     start_day: date = start.date()  # type: ignore[attr-defined]
     end_day: date = end.date()  # type: ignore[attr-defined]
-    data_dir = _data_dir().resolve()
-    log_path = data_dir / "logs" / f"sync-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    click.echo(f"syncing {start_day} .. {end_day} into {data_dir} (full log: {log_path})")
     try:
-        # dagster-dbt echoes dbt's own log to stdout: keep it in the log file.
-        with log_path.open("w") as log, contextlib.redirect_stdout(log):
-            outcome = run_sync(start_day, end_day, log_level="WARNING")
+        _run_and_report(
+            "sync",
+            f"syncing {start_day} .. {end_day}",
+            lambda: run_sync(start_day, end_day, log_level="WARNING"),
+        )
     except SyncRangeError as exc:
         raise click.BadParameter(str(exc)) from exc
+
+
+def _run_and_report(kind: str, what: str, run: Callable[[], SyncOutcome]) -> None:
+    """Run a job with dbt's log in data/logs, then print each step and the row counts."""
+    from freshliance_pipeline.demo import read_counts
+
+    data_dir = _data_dir().resolve()
+    log_path = data_dir / "logs" / f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    click.echo(f"{what} into {data_dir} (full log: {log_path})")
+    # dagster-dbt echoes dbt's own log to stdout: keep it in the log file.
+    with log_path.open("w") as log, contextlib.redirect_stdout(log):
+        outcome = run()
     for step, ok in sorted(outcome.steps.items()):
         click.echo(f"  {step:<40} {'ok' if ok else 'FAILED'}")
     if not outcome.success:
@@ -84,25 +100,18 @@ def sync(start: object, end: object) -> None:
 def resync(trip_ids: tuple[int, ...], trip_codes: tuple[str, ...]) -> None:
     """Read these shipments' readings again whole, over the days they span, then rebuild the
     models. Other trips' readings are kept as they are."""
-    from freshliance_pipeline.demo import read_counts
     from freshliance_pipeline.runner import SyncRangeError, run_resync
 
     if not trip_ids and not trip_codes:
         raise click.UsageError("name at least one --trip-id or --trip-code")
-    data_dir = _data_dir().resolve()
-    log_path = data_dir / "logs" / f"resync-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with log_path.open("w") as log, contextlib.redirect_stdout(log):
-            outcome = run_resync(list(trip_ids), list(trip_codes), log_level="WARNING")
+        _run_and_report(
+            "resync",
+            "re-syncing the readings of the trips named",
+            lambda: run_resync(list(trip_ids), list(trip_codes), log_level="WARNING"),
+        )
     except SyncRangeError as exc:
         raise click.ClickException(str(exc)) from exc
-    for step, ok in sorted(outcome.steps.items()):
-        click.echo(f"  {step:<40} {'ok' if ok else 'FAILED'}")
-    if not outcome.success:
-        _echo_failures(outcome.errors)
-        sys.exit(1)
-    _echo_counts(read_counts(data_dir / "analytics.duckdb"))
 
 
 def _echo_failures(failures: dict[str, str]) -> None:

@@ -60,3 +60,21 @@ def test_keygen_writes_a_private_key_only_the_owner_reads(tmp_path: Path) -> Non
     assert out.read_text().splitlines()[1] not in result.output
     again = CliRunner().invoke(main, ["keygen", "--out", str(out)])
     assert again.exit_code != 0 and "refusing to overwrite" in again.output
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("2026-11-22", "2026-11-20", "is before --start"),
+        ("2020-01-01", "2020-01-02", "FRESHLIANCE_PARTITIONS_START"),
+        ("2026-11-22", "2999-01-01", "is in the future"),
+    ],
+)
+def test_sync_refuses_a_range_it_cannot_hold_and_says_why(
+    pipeline_env: Path, start: str, end: str, message: str
+) -> None:
+    result = CliRunner().invoke(main, ["sync", "--start", start, "--end", end])
+
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (pipeline_env / "lake").exists()  # refused before anything ran

@@ -347,24 +347,14 @@ class FreshlianceClient:
         self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int
     ) -> list[dict[str, Any]]:
         """Readings of one trip and probe with ``begin_ms <= ts <= end_ms``."""
-        biz = {
-            "userDeviceTripId": trip_id,
-            "probeType": probe_type,
-            "beginTime": begin_ms,
-            "endTime": end_ms,
-        }
+        biz = _window(trip_id, probe_type, begin_ms, end_ms)
         return self.fetch_all("tracker.tripData.pageProbeData", biz)
 
     def trip_probe_window(
         self, trip_id: int, probe_type: int, begin_ms: int, end_ms: int
     ) -> tuple[list[dict[str, Any]], int]:
         """Like :meth:`trip_probe_data`, with the largest ``total`` seen while paging."""
-        biz = {
-            "userDeviceTripId": trip_id,
-            "probeType": probe_type,
-            "beginTime": begin_ms,
-            "endTime": end_ms,
-        }
+        biz = _window(trip_id, probe_type, begin_ms, end_ms)
         return self.fetch_listing("tracker.tripData.pageProbeData", biz)
 
     def trip_probe_page(
@@ -372,10 +362,7 @@ class FreshlianceClient:
     ) -> tuple[list[dict[str, Any]], int]:
         """The first page of a window and its ``total``: one call, one consistent answer."""
         biz = {
-            "userDeviceTripId": trip_id,
-            "probeType": probe_type,
-            "beginTime": begin_ms,
-            "endTime": end_ms,
+            **_window(trip_id, probe_type, begin_ms, end_ms),
             "pageNum": 1,
             "pageSize": page_size,
         }
@@ -403,6 +390,16 @@ class FreshlianceClient:
 
     def config_templates(self, template_name: str | None = None) -> list[dict[str, Any]]:
         return self.fetch_all("tracker.configTemplate.page", _compact(templateName=template_name))
+
+
+def _window(trip_id: int, probe_type: int, begin_ms: int, end_ms: int) -> dict[str, Any]:
+    """Business parameters of one trip and probe between two times (both inclusive)."""
+    return {
+        "userDeviceTripId": trip_id,
+        "probeType": probe_type,
+        "beginTime": begin_ms,
+        "endTime": end_ms,
+    }
 
 
 def _compact(**params: Any) -> dict[str, Any]:
