@@ -7,7 +7,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: bootstrap demo test lint typecheck dev
+.PHONY: bootstrap demo test lint typecheck dev faults
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -27,6 +27,10 @@ typecheck: bootstrap
 
 test: lint typecheck
 	$(RUN) pytest -n 2
+
+# Every fault case alone on a larger fleet, and a table of faults, retries and outcomes.
+faults: bootstrap
+	$(RUN) python -m freshliance_pipeline_tests.faults
 
 # The sandbox gateway in the background and the Dagster UI on loopback, pointed at it.
 dev: bootstrap

@@ -120,6 +120,7 @@ def env_or_none(name: str) -> dg.EnvVar | None:
 
 def freshliance_from_env() -> FreshlianceResource:
     max_rps = os.environ.get("FRESHLIANCE_MAX_RPS")
+    read_timeout = os.environ.get("FRESHLIANCE_READ_TIMEOUT_S")
     return FreshlianceResource(
         api_url=env_or_default("FRESHLIANCE_API_URL", DEFAULT_URL),
         app_id=dg.EnvVar("FRESHLIANCE_APP_ID"),
@@ -128,6 +129,7 @@ def freshliance_from_env() -> FreshlianceResource:
         max_rps=float(max_rps) if max_rps else DEFAULT_MAX_RPS,
         platform_public_key=env_or_none("FRESHLIANCE_PLATFORM_PUBLIC_KEY"),
         verify_responses=env_or_default("FRESHLIANCE_VERIFY_RESPONSES", "enforce"),
+        read_timeout_s=float(read_timeout) if read_timeout else 60.0,
     )
 
 

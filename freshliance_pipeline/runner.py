@@ -9,6 +9,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from freshliance_pipeline.api import errors
 from freshliance_pipeline.resources import LakeResource
 
 
@@ -74,10 +75,10 @@ def run_sync(
         tags=range_tags(start.isoformat(), end.isoformat()),
         raise_on_error=False,
     )
-    return _outcome(result)
+    return outcome_of(result)
 
 
-def _outcome(result: dg.ExecuteInProcessResult) -> SyncOutcome:
+def outcome_of(result: dg.ExecuteInProcessResult) -> SyncOutcome:
     outcome = SyncOutcome(run_id=result.run_id)
     for event in result.all_events:
         if event.is_step_success and event.step_key:
@@ -90,15 +91,31 @@ def _outcome(result: dg.ExecuteInProcessResult) -> SyncOutcome:
     return outcome
 
 
+# Errors whose message was written for the user: the first of these in a failure's chain is
+# what the user needs (Dagster's wrappers above it only name the step, the library errors
+# below it only the symptom).
+OUR_ERRORS = frozenset(
+    {
+        *(name for name, value in vars(errors).items() if isinstance(value, type)),
+        "KeyFormatError",
+        "NormalizationError",
+        "SyncRangeError",
+        "Failure",
+    }
+)
+
+
 def _failure_text(event: dg.DagsterEvent) -> str:
-    """The innermost error of a step failure: the wrapper errors only name the step."""
     data = event.step_failure_data
     error = data.error if data else None
     if error is None:
         return "failed"
-    while error.cause is not None:
-        error = error.cause
-    return f"{error.cls_name}: {error.message.strip()}" if error.cls_name else error.message
+    chain = [error]
+    while chain[-1].cause is not None:
+        chain.append(chain[-1].cause)
+    chosen = next((e for e in chain if e.cls_name in OUR_ERRORS), chain[-1])
+    message = chosen.message.strip()
+    return f"{chosen.cls_name}: {message}" if chosen.cls_name else message
 
 
 def last_days(days: int, today: date) -> tuple[date, date]:
@@ -156,4 +173,4 @@ def run_resync(
         tags=range_tags(start.isoformat(), end.isoformat()),
         raise_on_error=False,
     )
-    return _outcome(result)
+    return outcome_of(result)
