@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -34,22 +36,31 @@ class Gateway:
         return self.server.url
 
 
-def start_gateway(config: FleetConfig, app_id: str = "test-app") -> tuple[SandboxServer, Gateway]:
-    server = SandboxServer(Fleet(config))
+def start_gateway(world: Fleet | FleetConfig, app_id: str = "test-app", **options: Any) -> Gateway:
+    """A sandbox serving ``world`` on loopback, with an app registered under a fresh key;
+    ``options`` go to :class:`SandboxServer` (quirks, faults, flow limit)."""
+    fleet = world if isinstance(world, Fleet) else Fleet(world)
+    server = SandboxServer(fleet, **options)
     server.start()
     key = signing.generate_private_key()
     server.register_app(app_id, signing.public_key_pem(key))
-    return server, Gateway(server=server, app_id=app_id, key=key)
+    return Gateway(server=server, app_id=app_id, key=key)
+
+
+@contextmanager
+def served(world: Fleet | FleetConfig, **options: Any) -> Iterator[Gateway]:
+    gateway = start_gateway(world, **options)
+    try:
+        yield gateway
+    finally:
+        gateway.server.stop()
 
 
 @pytest.fixture(scope="session")
 def gateway() -> Iterator[Gateway]:
     """A small fleet served for the whole session; tests must not change its clock."""
-    server, gw = start_gateway(FleetConfig(seed=11, devices=6, days=10))
-    try:
+    with served(FleetConfig(seed=11, devices=6, days=10)) as gw:
         yield gw
-    finally:
-        server.stop()
 
 
 def point_pipeline_at(

@@ -16,8 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -30,7 +28,7 @@ from freshliance_pipeline.assets.dbt import DBT_PROJECT_DIR
 from freshliance_pipeline.runner import run_sync
 from freshliance_pipeline.sandbox import Fleet, FleetConfig
 from freshliance_pipeline.warehouse import plan_build
-from freshliance_pipeline_tests.conftest import Gateway, point_pipeline_at, start_gateway
+from freshliance_pipeline_tests.conftest import point_pipeline_at, served
 from freshliance_pipeline_tests.truth import anchor_day, day_ms
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "analysts.md"
@@ -71,17 +69,8 @@ def _anchor_day(config: FleetConfig) -> date:
     return anchor_day(Fleet(config))
 
 
-@contextmanager
-def _served(config: FleetConfig) -> Iterator[Gateway]:
-    server, gateway = start_gateway(config)
-    try:
-        yield gateway
-    finally:
-        server.stop()
-
-
 def _sync(config: FleetConfig, data_dir: Path, start: date, end: date) -> None:
-    with _served(config) as gateway, pytest.MonkeyPatch.context() as env:
+    with served(config) as gateway, pytest.MonkeyPatch.context() as env:
         point_pipeline_at(env, gateway, data_dir)
         outcome = run_sync(start, end, log_level="WARNING")
     assert outcome.success, outcome.errors

@@ -11,7 +11,7 @@ import pytest
 
 from freshliance_pipeline.runner import run_sync
 from freshliance_pipeline.sandbox import FleetConfig
-from freshliance_pipeline_tests.conftest import Gateway, point_pipeline_at, start_gateway
+from freshliance_pipeline_tests.conftest import Gateway, point_pipeline_at, served
 from freshliance_pipeline_tests.truth import anchor_day, day_ms, expected_rows, warehouse_rows
 
 DATA = "tracker.tripData.pageProbeData"
@@ -21,11 +21,8 @@ LISTINGS = ("tracker.userDevice.page", "tracker.deviceTrip.page")
 
 @pytest.fixture(scope="module")
 def fleet50() -> Iterator[Gateway]:
-    server, gw = start_gateway(FleetConfig(seed=23, devices=50, days=30))
-    try:
+    with served(FleetConfig(seed=23, devices=50, days=30)) as gw:
         yield gw
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -12,29 +12,20 @@ import dagster as dg
 import pytest
 
 from freshliance_pipeline import definitions
-from freshliance_pipeline.api import signing
 from freshliance_pipeline.assets import readings as readings_asset
 from freshliance_pipeline.lake import schemas
 from freshliance_pipeline.lake.writer import partition_values, read_partition
 from freshliance_pipeline.resources import LakeResource
 from freshliance_pipeline.runner import run_sync
-from freshliance_pipeline.sandbox import Clock, Fleet, FleetConfig, SandboxServer
+from freshliance_pipeline.sandbox import Clock, Fleet, FleetConfig
 from freshliance_pipeline.sandbox.faults import FlowLimit
 from freshliance_pipeline.sandbox.quirks import WireQuirks
 from freshliance_pipeline.schedules import range_tags
-from freshliance_pipeline_tests.conftest import Gateway, point_pipeline_at
+from freshliance_pipeline_tests.conftest import Gateway, point_pipeline_at, start_gateway
 from freshliance_pipeline_tests.truth import day_ms, expected_rows, warehouse_rows
 
 DATA = "tracker.tripData.pageProbeData"
 DAY = 86_400_000
-
-
-def serve(fleet: Fleet, **options: Any) -> Gateway:
-    server = SandboxServer(fleet, **options)
-    server.start()
-    key = signing.generate_private_key()
-    server.register_app("test-app", signing.public_key_pem(key))
-    return Gateway(server=server, app_id="test-app", key=key)
 
 
 @pytest.fixture
@@ -74,7 +65,7 @@ def test_late_uploads_land_on_the_next_runs_and_unchanged_windows_cost_one_probe
     trip_id, spell_start, spell_end = a_long_spell(probe)
     clock = Clock(spell_start + (spell_end - spell_start) // 2)
     fleet = Fleet(probe.config, clock=clock)
-    gateway = serve(fleet)
+    gateway = start_gateway(fleet)
     # Nothing settles in this test: the sandbox's clock is behind the machine's.
     data_dir = point_at(gateway, FRESHLIANCE_SETTLE_HOURS="100000")
     first_day = datetime.fromtimestamp(spell_start / 1000, tz=UTC).date() - timedelta(days=1)
@@ -111,7 +102,7 @@ def test_rows_out_of_order_and_totals_growing_while_paging_lose_and_double_nothi
     clock = Clock(base.anchor_ms - DAY // 2)  # midday: open trips keep uploading
     fleet = Fleet(base.config, clock=clock)
     # Every request moves the clock a minute: readings arrive while the sync pages.
-    gateway = serve(fleet, quirks=WireQuirks(row_order="scrambled", clock_tick_ms=60_000))
+    gateway = start_gateway(fleet, quirks=WireQuirks(row_order="scrambled", clock_tick_ms=60_000))
     data_dir = point_at(gateway)
     last_day = datetime.fromtimestamp(clock.now_ms() / 1000, tz=UTC).date()
     first_day = last_day - timedelta(days=1)
@@ -128,7 +119,7 @@ def test_rows_out_of_order_and_totals_growing_while_paging_lose_and_double_nothi
 
 def test_under_a_flow_limit_the_sync_finishes_near_the_limit_rate(point_at: Any) -> None:
     fleet = Fleet(FleetConfig(seed=4, devices=6, days=4))
-    gateway = serve(fleet, flow_limit=FlowLimit(rps=5.0, burst=10))
+    gateway = start_gateway(fleet, flow_limit=FlowLimit(rps=5.0, burst=10))
     point_at(gateway, FRESHLIANCE_MAX_RPS="10")
     anchor = datetime.fromtimestamp(fleet.anchor_ms / 1000, tz=UTC).date()
     start, end = anchor - timedelta(days=3), anchor - timedelta(days=1)

@@ -13,18 +13,15 @@ import pytest
 from freshliance_pipeline.api import errors, signing
 from freshliance_pipeline.api.client import FreshlianceClient, RetryPolicy
 from freshliance_pipeline.sandbox import FleetConfig
-from freshliance_pipeline_tests.conftest import Gateway, start_gateway
+from freshliance_pipeline_tests.conftest import Gateway, served
 
 NO_WAIT = RetryPolicy(attempts=4, initial_wait_s=0.0, max_wait_s=0.0)
 
 
 @pytest.fixture(scope="module")
 def big_fleet() -> Iterator[Gateway]:
-    server, gw = start_gateway(FleetConfig(seed=3, devices=73, days=5))
-    try:
+    with served(FleetConfig(seed=3, devices=73, days=5)) as gw:
         yield gw
-    finally:
-        server.stop()
 
 
 def client_for(gw: Gateway, **kwargs: object) -> FreshlianceClient:

@@ -30,7 +30,7 @@ from freshliance_pipeline.sandbox import Clock, Fleet, FleetConfig, SandboxServe
 from freshliance_pipeline.sandbox.faults import FaultKind, FaultPlan, FaultRule
 from freshliance_pipeline.sandbox.quirks import WireQuirks
 from freshliance_pipeline.schedules import SYNC_JOB, range_tags, sync_job
-from freshliance_pipeline_tests.conftest import Gateway
+from freshliance_pipeline_tests.conftest import Gateway, start_gateway
 from freshliance_pipeline_tests.truth import day_ms, expected_rows, warehouse_rows
 
 DATA = "tracker.tripData.pageProbeData"
@@ -188,11 +188,7 @@ class Sandbox:
 def start_sandbox(devices: int, days: int, seed: int = 11) -> Sandbox:
     config = FleetConfig(seed=seed, devices=devices, days=days)
     clock = Clock(Fleet(config).anchor_ms)
-    server = SandboxServer(Fleet(config, clock=clock))
-    server.start()
-    key = signing.generate_private_key()
-    server.register_app("faults-app", signing.public_key_pem(key))
-    return Sandbox(Gateway(server=server, app_id="faults-app", key=key), clock)
+    return Sandbox(start_gateway(Fleet(config, clock=clock), app_id="faults-app"), clock)
 
 
 def pipeline_environ(gateway: Gateway, data_dir: Path) -> dict[str, str]:
