@@ -234,6 +234,12 @@ def keygen(out: Path) -> None:
 )
 @click.option("--flow-limit", default=None, metavar="RPS[:BURST]", help="Per-app token bucket.")
 @click.option("--webhook-url", default=None, help="POST webhook pushes here as data uploads.")
+@click.option(
+    "--bad-rows",
+    is_flag=True,
+    default=False,
+    help="Serve some reading rows a client must not trust (see the sandbox README, bad rows).",
+)
 def sandbox(
     devices: int,
     days: int,
@@ -246,12 +252,15 @@ def sandbox(
     fault_specs: tuple[str, ...],
     flow_limit: str | None,
     webhook_url: str | None,
+    bad_rows: bool,
 ) -> None:
     """Serve the sandbox gateway on loopback with a freshly registered app."""
     from freshliance_pipeline.demo import prepare_sandbox_data_dir, sandbox_world
     from freshliance_pipeline.sandbox import Clock, Fleet, FleetConfig, SandboxServer, options
 
-    config = FleetConfig(seed=seed, devices=devices, days=days, interval_min=interval_min)
+    config = FleetConfig(
+        seed=seed, devices=devices, days=days, interval_min=interval_min, bad_rows=bad_rows
+    )
     clock = Clock.real_time() if clock_mode == "real" else Clock(config.anchor)
     fleet = Fleet(config, clock)
     try:

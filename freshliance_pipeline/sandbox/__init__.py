@@ -18,12 +18,13 @@ where the docs are silent; each module's docstring gives the details:
 * Documented as possible, switchable (:mod:`.quirks`): ``data`` as a JSON string, long fields
   as numeric strings, ``bizContent`` as string or object, responses signed.
 * Our assumptions: the world itself (devices, trips, schedules, sensor curves, planted
-  excursions, gaps, sentinels; :mod:`.schedule`, :mod:`.build`, :mod:`.events`,
-  :mod:`.readings`), when uploaded data becomes visible and how offline spells delay it
-  (:mod:`.world`), filter semantics and orderings (:mod:`.fleet`, :mod:`.listing`, :mod:`.rows`),
-  the response signature recipe (:mod:`.quirks`), every fault's shape and delivery and the flow
-  limit's numbers (:mod:`.faults`, :mod:`.asgi`), the clock modes (:mod:`.clock`) and the admin
-  API (:mod:`.admin`).
+  excursions, gaps, sentinels, optional untrustworthy "bad rows"; :mod:`.schedule`,
+  :mod:`.build`, :mod:`.events`, :mod:`.readings`, :mod:`.bad_rows`), when uploaded data
+  becomes visible and how offline spells delay it (:mod:`.world`), filter semantics and
+  orderings (:mod:`.fleet`, :mod:`.listing`, :mod:`.rows`), the response signature recipe
+  (:mod:`.quirks`), every fault's shape and delivery and the flow limit's numbers
+  (:mod:`.faults`, :mod:`.asgi`), the clock modes (:mod:`.clock`) and the admin API
+  (:mod:`.admin`).
 
 ``README.md`` next to this file describes all of it for users.
 """
@@ -32,14 +33,24 @@ from freshliance_pipeline.sandbox.asgi import SandboxApp, create_app
 from freshliance_pipeline.sandbox.clock import Clock
 from freshliance_pipeline.sandbox.counts import RequestCounts
 from freshliance_pipeline.sandbox.faults import FaultPlan, FaultRule, FlowLimit, Latency
-from freshliance_pipeline.sandbox.fleet import Fleet, FleetConfig, UnknownTripError
+from freshliance_pipeline.sandbox.fleet import (
+    BAD_ROW_KINDS,
+    BadRow,
+    BadRowKind,
+    Fleet,
+    FleetConfig,
+    UnknownTripError,
+)
 from freshliance_pipeline.sandbox.gateway import AppRegistry, Gateway
 from freshliance_pipeline.sandbox.quirks import WireQuirks
 from freshliance_pipeline.sandbox.server import SandboxServer
 from freshliance_pipeline.sandbox.webhook import WebhookPusher
 
 __all__ = [
+    "BAD_ROW_KINDS",
     "AppRegistry",
+    "BadRow",
+    "BadRowKind",
     "Clock",
     "FaultPlan",
     "FaultRule",

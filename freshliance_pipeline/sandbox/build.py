@@ -6,14 +6,17 @@ single-use), which template a trip uses (the one for its goods, which decides it
 upload intervals and whether it may fly), its route, goods, parties and codes (a quarter have no
 trip code, as the docs mark it optional), its planted events (:mod:`.events`) and its battery.
 Device ``OFFLINE_DEVICE_INDEX`` records at the anchor while out of network, so every world of
-four devices or more has data held back at its anchor.
+four devices or more has data held back at its anchor. Given a ``bad_row_kind`` a trip also
+serves one untrustworthy reading of that kind (:mod:`.bad_rows`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from freshliance_pipeline.sandbox._noise import Draws, derive, mix
+from freshliance_pipeline.sandbox.bad_rows import plan_bad_rows
 from freshliance_pipeline.sandbox.catalog import (
     CARRIERS,
     CONSIGNEES,
@@ -24,7 +27,7 @@ from freshliance_pipeline.sandbox.catalog import (
     ROUTES,
     VEHICLES,
 )
-from freshliance_pipeline.sandbox.events import plan_readings, plan_spells
+from freshliance_pipeline.sandbox.events import BadRowKind, plan_readings, plan_spells
 from freshliance_pipeline.sandbox.schedule import DAY, HOUR, MINUTE, cycling, single_use
 from freshliance_pipeline.sandbox.world import (
     NOISE_CHANNELS,
@@ -95,6 +98,7 @@ def build_trip(
     anchor_ms: int,
     interval_min: int | None,
     late_uploads: bool,
+    bad_row_kind: BadRowKind | None = None,
 ) -> Trip:
     times = device.schedule.times(k)
     begin, end = times.begin_ms, times.end_ms
@@ -138,7 +142,7 @@ def build_trip(
             draws.integer(0, period // MINUTE) * MINUTE,
         )
     noise_key = derive(seed, "readings", device.index, k)
-    return Trip(
+    trip = Trip(
         trip_id=trip_id,
         device=device,
         k=k,
@@ -172,3 +176,7 @@ def build_trip(
             for probe in (0, 1)
         ),
     )
+    if bad_row_kind is None:
+        return trip
+    # Planned from its own draw stream, so every other part of the trip is as without it.
+    return replace(trip, bad_rows=plan_bad_rows(seed, trip, bad_row_kind))

@@ -25,6 +25,17 @@ class FleetConfig:
     the template's, 5 to 15 minutes). ``late_uploads`` False makes every reading visible as soon
     as it is recorded (no upload interval, no offline spells). Every trip status occurs from three
     devices up, every device model from five, a device offline at the anchor from four.
+
+    ``bad_rows`` True (our assumption; :mod:`.bad_rows`) makes about half of the trips that ended
+    at least ``MAX_LATE_MS`` plus a day before the anchor, with 40 readings or more on a probe,
+    serve exactly one reading a client must not trust through ``tracker.tripData.pageProbeData``:
+    ``ts`` in seconds (``ts_in_seconds``), 30 * 365 days early (``ts_before_2000``) or 400 days
+    late (``ts_in_future``), ``temperature`` 6553.5 (``temperature_out_of_range``) or ``"--"``
+    (``temperature_unreadable``), ``latitude`` 91.5 or ``longitude`` 181.25 on a GPS device
+    (``latitude_out_of_range``, ``longitude_out_of_range``), or the reading after it served with
+    its ``ts`` (``conflicting_duplicate``). Row counts, paging and row orders are unchanged, and
+    the ground truth and webhook pushes keep the true values; ``Trip.bad_rows`` and
+    ``Fleet.bad_rows`` list what was planted. False (the default) leaves the world untouched.
     """
 
     seed: int = 7
@@ -33,6 +44,7 @@ class FleetConfig:
     anchor_ms: int | None = None
     interval_min: int | None = None
     late_uploads: bool = True
+    bad_rows: bool = False
 
     def __post_init__(self) -> None:
         if self.devices < 1 or self.days < 1:

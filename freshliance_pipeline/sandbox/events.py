@@ -21,13 +21,18 @@ check that a pipeline finds exactly what was planted:
 
 Events that change readings sit in separate segments of the trip, away from its first and last
 three readings (loading), so no two overlap and every planted range is exact.
+
+With ``FleetConfig.bad_rows`` a trip may also carry a ``BadRow`` (planned in :mod:`.bad_rows`):
+one reading the gateway serves with a field a client must not trust (``BAD_ROW_KINDS``). Unlike
+the events above it changes only what ``tracker.tripData.pageProbeData`` answers, never the
+reading itself: the ground truth keeps the true values.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from freshliance_pipeline.sandbox._noise import Draws
 from freshliance_pipeline.sandbox.catalog import BUILT_IN, EXTERNAL, Direction, GoodsProfile
@@ -36,6 +41,22 @@ from freshliance_pipeline.sandbox.schedule import DAY, HOUR, MINUTE
 ExcursionCause = Literal["setpoint", "door-open", "reefer-failure"]
 GapCause = Literal["probe-disconnected", "logger-reset"]
 SpellCause = Literal["no-network", "flight-mode"]
+BadRowKind = Literal[
+    "ts_in_seconds",
+    "ts_before_2000",
+    "ts_in_future",
+    "temperature_out_of_range",
+    "temperature_unreadable",
+    "latitude_out_of_range",
+    "longitude_out_of_range",
+    "conflicting_duplicate",
+]
+# In the order planted trips take them in turn (see bad_rows.assign_bad_row_kinds).
+BAD_ROW_KINDS: tuple[BadRowKind, ...] = get_args(BadRowKind)
+# Kinds that change a coordinate: only a GPS device's built-in probe has one.
+GPS_BAD_ROW_KINDS: frozenset[BadRowKind] = frozenset(
+    {"latitude_out_of_range", "longitude_out_of_range"}
+)
 
 # Values that stand for a fault, not a temperature: a DS18B20-style probe reads -127.0 when it
 # is unplugged and 85.0 at power-on reset; loggers storing tenths in 16 bits clip at the ends.
@@ -88,6 +109,24 @@ class OfflineSpell:
     start_ms: int
     end_ms: int
     cause: SpellCause
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """One served reading a client must not trust.
+
+    ``ts`` is the TRUE timestamp of the affected reading (the ground truth's); ``served`` holds
+    the values the gateway sends instead, by API field name, e.g. ``{"ts": 1749945600}`` for
+    ``ts_in_seconds``. For ``conflicting_duplicate`` the affected reading is the later of the
+    pair: it is served with ``ts`` of the reading one interval before it.
+    """
+
+    trip_id: int
+    probe_type: int
+    ts: int
+    # A dict is not hashable; leaving it out of the hash keeps records (and trips) hashable.
+    served: dict[str, Any] = field(hash=False)
+    kind: BadRowKind
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,10 @@ Where the docs are silent, these are our assumptions (row shapes: :mod:`.rows`):
   case-insensitive substring, the usual behaviour of a name search box.
 * Ordering, which paging needs stable: devices by ``userDeviceId``, trips newest first by
   ``userDeviceTripId``, groups, grouped devices and templates by id, readings by ``ts``.
+* With ``FleetConfig.bad_rows``, :meth:`Fleet.reading_rows` serves a trip's planted bad rows
+  (:mod:`.bad_rows`) in place of the true fields of those readings, by reading index, so every
+  row order and page sees them; :meth:`Fleet.ground_truth` stays true and
+  :meth:`Fleet.bad_rows` lists what was planted.
 """
 
 from __future__ import annotations
@@ -40,14 +44,17 @@ from freshliance_pipeline.sandbox import readings as _readings
 from freshliance_pipeline.sandbox import rows as _rows
 from freshliance_pipeline.sandbox._indexset import IndexSet, permuted
 from freshliance_pipeline.sandbox._noise import Draws
+from freshliance_pipeline.sandbox.bad_rows import assign_bad_row_kinds
 from freshliance_pipeline.sandbox.build import build_device, build_groups, build_trip
 from freshliance_pipeline.sandbox.catalog import NICKNAMES
 from freshliance_pipeline.sandbox.clock import Clock
 from freshliance_pipeline.sandbox.config import FleetConfig, UnknownTripError
+from freshliance_pipeline.sandbox.events import BAD_ROW_KINDS, BadRow, BadRowKind
 from freshliance_pipeline.sandbox.listing import TripIndex, TripListing
 from freshliance_pipeline.sandbox.templates import template_rows as _template_rows
 from freshliance_pipeline.sandbox.world import (
     DAY,
+    MAX_LATE_MS,
     MINUTE,
     Device,
     Group,
@@ -58,8 +65,6 @@ from freshliance_pipeline.sandbox.world import (
 
 _GROUND_TRUTH_SENSORS = ("temperature", "humidity", "light", "shock", "latitude", "longitude")
 _TRIP_CACHE_SIZE = 8192
-# The latest an upload can arrive after its trip stops: the longest offline spell and then some.
-MAX_LATE_MS = 5 * DAY
 
 RowOrder = Literal["time", "reversed", "scrambled"]
 
@@ -106,6 +111,12 @@ class Fleet:
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[int, int], Trip] = OrderedDict()
         self._index = TripIndex(self.devices, self.ids)
+        # (device index, k) of the trips that serve a bad row, and its kind; empty when off.
+        self._bad_row_kinds: dict[tuple[int, int], BadRowKind] = (
+            assign_bad_row_kinds(seed, self.devices, self.ids, anchor)
+            if self.config.bad_rows
+            else {}
+        )
 
     @property
     def anchor_ms(self) -> int:
@@ -130,6 +141,7 @@ class Fleet:
             anchor_ms=self.anchor_ms,
             interval_min=self.config.interval_min,
             late_uploads=self.config.late_uploads,
+            bad_row_kind=self._bad_row_kinds.get(key),
         )
         with self._lock:
             self._cache[key] = trip
@@ -306,7 +318,27 @@ class Fleet:
             chosen = indices.slice(offset, stop - offset) if stop > offset else []
         else:
             chosen = [indices.at(permuted(j, total, order)) for j in range(offset, stop)]
-        return [_readings.api_row(_readings.reading(trip, probe_type, i)) for i in chosen]
+        rows = [_readings.api_row(_readings.reading(trip, probe_type, i)) for i in chosen]
+        planted = {b.ts: b.served for b in trip.bad_rows if b.probe_type == probe_type}
+        if planted:
+            for i, row in zip(chosen, rows, strict=True):
+                served = planted.get(trip.actual_begin_ms + i * trip.interval_ms)
+                if served is not None:
+                    row.update(served)
+        return rows
+
+    def bad_rows(self, begin_ms: int, end_ms: int) -> list[BadRow]:
+        """Every planted bad row (``FleetConfig.bad_rows``) whose TRUE ``ts`` is in
+        ``[begin, end]``, of trips listed at the clock's now, by (trip id, probe type, ts)."""
+        now = self.clock.now_ms()
+        found: list[BadRow] = []
+        for index, k in self._bad_row_kinds:
+            times = self.devices[index].schedule.times(k)
+            if times.listed_ms > now or times.begin_ms > end_ms or times.end_ms < begin_ms:
+                continue
+            trip = self.trip_at(self.devices[index], k)
+            found.extend(bad for bad in trip.bad_rows if begin_ms <= bad.ts <= end_ms)
+        return sorted(found, key=lambda bad: (bad.trip_id, bad.probe_type, bad.ts))
 
     def ground_truth(
         self,
@@ -373,7 +405,11 @@ class Fleet:
                     yield trip, probe, trip.indices(probe, begin_ms, end_ms, through)
 
     def uploads(self, after_ms: int, through_ms: int) -> list[Upload]:
-        """What every device uploaded in ``(after, through]``, by time then device."""
+        """What every device uploaded in ``(after, through]``, by time then device.
+
+        NOTE: pushes carry the TRUE readings; planted bad rows (``FleetConfig.bad_rows``) are only
+        served by ``tracker.tripData.pageProbeData`` (:meth:`reading_rows`), never pushed.
+        """
         found: list[Upload] = []
         for trip in self.trips_between(after_ms - MAX_LATE_MS, through_ms):
             if trip.final_upload_ms <= after_ms:
@@ -393,4 +429,14 @@ class Fleet:
         return found
 
 
-__all__ = ["Fleet", "FleetConfig", "RowOrder", "UnknownTripError", "Upload"]
+__all__ = [
+    "BAD_ROW_KINDS",
+    "MAX_LATE_MS",
+    "BadRow",
+    "BadRowKind",
+    "Fleet",
+    "FleetConfig",
+    "RowOrder",
+    "UnknownTripError",
+    "Upload",
+]

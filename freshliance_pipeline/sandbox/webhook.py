@@ -15,6 +15,9 @@ hours of data at once); an upload pushes one internet row stamped with the uploa
 carry no signature or authentication (none is documented); any 2xx from the receiver counts as
 delivered and nothing is retried (no retry policy is documented).
 
+NOTE: pushes are never corrupted: with ``FleetConfig.bad_rows`` they still carry the TRUE
+readings; planted bad rows are served by ``tracker.tripData.pageProbeData`` only.
+
 Pushes are driven by the sandbox clock: ``pump()`` sends every upload between the previous pump
 and now, so a test advances a frozen clock and pumps; a server pumps in the background and after
 each admin clock change.

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from freshliance_pipeline.sandbox._indexset import IndexSet
 from freshliance_pipeline.sandbox.catalog import City, DeviceModel, GoodsProfile
-from freshliance_pipeline.sandbox.events import Excursion, Gap, OfflineSpell, Sentinel
+from freshliance_pipeline.sandbox.events import BadRow, Excursion, Gap, OfflineSpell, Sentinel
 from freshliance_pipeline.sandbox.schedule import (
     DAY,
     HOUR,
@@ -39,7 +39,9 @@ from freshliance_pipeline.sandbox.schedule import (
 __all__ = [
     "DAY",
     "HOUR",
+    "MAX_LATE_MS",
     "MINUTE",
+    "BadRow",
     "Device",
     "Excursion",
     "Gap",
@@ -52,6 +54,8 @@ __all__ = [
 ]
 
 NOISE_CHANNELS = 9
+# The latest an upload can arrive after its trip stops: the longest offline spell and then some.
+MAX_LATE_MS = 5 * DAY
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,8 @@ class Trip:
     late_uploads: bool
     noise_key: int
     keys: tuple[tuple[int, ...], ...]  # noise stream keys per probe and channel
+    # Served readings a client must not trust (FleetConfig.bad_rows; empty by default).
+    bad_rows: tuple[BadRow, ...] = ()
 
     @property
     def device_code(self) -> str:
