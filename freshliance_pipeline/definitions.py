@@ -7,7 +7,7 @@ import os
 import dagster as dg
 
 from freshliance_pipeline.assets.dbt import dbt_resource, freshliance_dbt_models
-from freshliance_pipeline.assets.readings import freshliance_readings
+from freshliance_pipeline.assets.readings import freshliance_readings, freshliance_rejected_readings
 from freshliance_pipeline.assets.snapshots import (
     freshliance_account,
     freshliance_config_templates,
@@ -27,7 +27,12 @@ EXTRACT_ASSETS = [
     freshliance_group_devices,
     freshliance_trips,
 ]
-ALL_ASSETS = [*EXTRACT_ASSETS, freshliance_readings, freshliance_dbt_models]
+ALL_ASSETS = [
+    *EXTRACT_ASSETS,
+    freshliance_readings,
+    freshliance_rejected_readings,
+    freshliance_dbt_models,
+]
 
 
 def build_resources() -> dict[str, object]:

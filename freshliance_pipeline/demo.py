@@ -180,4 +180,8 @@ def read_counts(analytics: Path) -> dict[str, int]:
             "group by 1 order by 1"
         ).fetchall():
             counts[f"trip probes {verdict}"] = int(n)
+        for reason, n in connection.execute(
+            "select reason, count(*) from stg_freshliance__rejected_readings group by 1 order by 1"
+        ).fetchall():
+            counts[f"rejected {reason}"] = int(n)
     return counts

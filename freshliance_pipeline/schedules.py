@@ -30,7 +30,7 @@ RESYNC_JOB = "freshliance_resync_readings"
 
 readings_job = dg.define_asset_job(
     RESYNC_JOB,
-    selection=dg.AssetSelection.assets("freshliance_readings").downstream(),
+    selection=dg.AssetSelection.assets("freshliance_readings").downstream().materializable(),
     partitions_def=daily_partitions,
     description="Readings of a range of days (one run for the whole range), then dbt.",
 )

@@ -142,23 +142,23 @@ def record_state(warehouse: Path, state: BuildState) -> None:
 
 
 def reading_day_signatures(lake_dir: Path) -> dict[str, str]:
-    """Each readings day folder's files as ``name:size:mtime_ns``. Every rewrite of a partition
-    is a new file with a new modification time; a copy that keeps times (``cp -p``) keeps the
-    signature, so a moved data folder does not rebuild every day."""
-    root = lake_dir / "readings"
-    if not root.is_dir():
-        return {}
-    days = {}
-    for folder in sorted(root.iterdir()):
-        if not folder.is_dir() or not folder.name.startswith(READINGS_PARTITION_PREFIX):
+    """Each readings day's files, and its rejects' (the warehouse takes raw values from them),
+    as ``name:size:mtime_ns``. Every rewrite of a partition is a new file with a new
+    modification time; a copy that keeps times (``cp -p``) keeps the signature, so a moved data
+    folder does not rebuild every day."""
+    days: dict[str, list[str]] = {}
+    for root in (lake_dir / "readings", lake_dir / "rejected" / "readings"):
+        if not root.is_dir():
             continue
-        parts = []
-        for path in sorted(folder.glob("*.parquet")):
-            stat = path.stat()
-            parts.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
-        if parts:
-            days[folder.name.removeprefix(READINGS_PARTITION_PREFIX)] = ",".join(parts)
-    return days
+        for folder in sorted(root.iterdir()):
+            if not folder.is_dir() or not folder.name.startswith(READINGS_PARTITION_PREFIX):
+                continue
+            day = folder.name.removeprefix(READINGS_PARTITION_PREFIX)
+            for path in sorted(folder.glob("*.parquet")):
+                stat = path.stat()
+                name = path.relative_to(lake_dir).as_posix()
+                days.setdefault(day, []).append(f"{name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return {day: ",".join(parts) for day, parts in sorted(days.items())}
 
 
 def project_fingerprint(project_dir: Path) -> str:

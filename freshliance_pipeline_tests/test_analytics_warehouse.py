@@ -250,14 +250,16 @@ def _doc_queries() -> list[str]:
     return re.findall(r"```sql\n(.*?)```", DOCS.read_text(), flags=re.DOTALL)
 
 
-def test_the_analyst_guides_ten_queries_run(built: Built) -> None:
+def test_the_analyst_guides_eleven_queries_run(built: Built) -> None:
     queries = _doc_queries()
 
     results = [_query(built.analytics, sql) for sql in queries]
 
-    assert len(queries) == 10
-    # The failed shipments, worst excursions, MKT by lane and report card have data here.
-    assert all(results[i] for i in (0, 1, 3, 4)), [len(r) for r in results]
+    assert len(queries) == 11
+    # The failed shipments, worst excursions, MKT by lane and report card have data here, and
+    # the planted sentinels are among the rejects.
+    assert all(results[i] for i in (0, 1, 3, 4, 10)), [len(r) for r in results]
+    assert {row[1] for row in results[10]} == {"temperature_sentinel"}
 
 
 HOLDER = """

@@ -62,7 +62,10 @@ def test_dbt_sources_are_the_extract_assets() -> None:
         k.to_user_string() for k in graph.get(dg.AssetKey("stg_freshliance__readings")).parent_keys
     }
 
-    assert upstream == {"freshliance_readings"}
+    assert upstream == {"freshliance_readings", "freshliance_rejected_readings"}
+    rejects = graph.get(dg.AssetKey("freshliance_rejected_readings"))
+    assert {k.to_user_string() for k in rejects.parent_keys} == {"freshliance_readings"}
+    assert not rejects.is_executable  # written by the readings step, not a step of its own
 
 
 def test_hourly_schedule_asks_for_today_and_the_recent_days_in_one_run() -> None:

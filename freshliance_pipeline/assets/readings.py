@@ -13,7 +13,7 @@ from freshliance_pipeline.assets._common import API_POOL, GROUP, utc_now
 from freshliance_pipeline.assets.trips import freshliance_trips
 from freshliance_pipeline.resources import FreshlianceResource, LakeResource
 from freshliance_pipeline.sync.lake_state import current_trips
-from freshliance_pipeline.sync.readings import SyncSettings, sync_readings
+from freshliance_pipeline.sync.readings import ReadingsReport, SyncSettings, sync_readings
 
 # The first day a backfill can reach; override for accounts with older trips.
 PARTITIONS_START = os.environ.get("FRESHLIANCE_PARTITIONS_START", "2025-01-01")
@@ -41,6 +41,58 @@ def sync_settings(force: bool = False) -> SyncSettings:
     )
 
 
+REJECTED_SHARE_CHECK = "rejected_share_below_limit"
+# The share of a day's rows that may be rejected before the check fails: a few sentinels are
+# normal, a share like this is a device or gateway fault worth a look.
+DEFAULT_MAX_REJECTED_SHARE = 0.02
+
+
+def max_rejected_share() -> float:
+    value = os.environ.get("FRESHLIANCE_MAX_REJECTED_SHARE")
+    if not value:
+        return DEFAULT_MAX_REJECTED_SHARE
+    try:
+        share = float(value)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise dg.Failure(
+            f"FRESHLIANCE_MAX_REJECTED_SHARE={value!r}: expected a share from 0 to 1, like 0.02"
+        )
+    return share
+
+
+def rejected_share_result(report: ReadingsReport) -> dg.AssetCheckResult:
+    """Fails when any day of the run has more rejected rows than the limit allows."""
+    limit = max_rejected_share()
+    shares = {
+        day: rejected / served if served else (1.0 if rejected else 0.0)
+        for day, (rejected, served) in report.rejected_by_day.items()
+    }
+    over = sorted(day for day, share in shares.items() if share > limit)
+    worst = max(shares, key=lambda day: shares[day], default=None)
+    with_rejects = {day: report.rejected_by_day[day][0] for day in shares if shares[day] > 0}
+    description = (
+        f"{len(over)} of {len(shares)} days have more than {limit:.2%} of their rows rejected: "
+        f"{', '.join(over[:10])}; the rows and reasons are in lake/rejected/readings"
+        if over
+        else f"no day has more than {limit:.2%} of its rows rejected"
+    )
+    return dg.AssetCheckResult(
+        check_name=REJECTED_SHARE_CHECK,
+        passed=not over,
+        description=description,
+        metadata={
+            "limit": limit,
+            "worst_day": worst or "",
+            "worst_share": shares[worst] if worst else 0.0,
+            "days_over_limit": over,
+            "rejected_rows_by_day": with_rejects,
+            "rejected_rows_by_reason": dict(sorted(report.rejected_reasons.items())),
+        },
+    )
+
+
 # Dagster marks the single-run backfill policy as beta; users cannot act on that notice.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", dg.BetaWarning)
@@ -52,13 +104,23 @@ with warnings.catch_warnings():
         backfill_policy=dg.BackfillPolicy.single_run(),
         deps=[freshliance_trips],
         kinds={"python", "parquet"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                REJECTED_SHARE_CHECK,
+                asset="freshliance_readings",
+                description=(
+                    "The share of each synced day's rows that were rejected (lake/rejected/"
+                    "readings) stays at or under FRESHLIANCE_MAX_REJECTED_SHARE (default 2%)."
+                ),
+            )
+        ],
     )
     def freshliance_readings(
         context: dg.AssetExecutionContext,
         config: ReadingsConfig,
         freshliance: FreshlianceResource,
         lake: LakeResource,
-    ) -> dg.MaterializeResult[Any]:
+    ) -> dg.MaterializeResult:  # type: ignore[type-arg]  # Dagster misreads MaterializeResult[Any]
         """Sensor readings of every trip (built-in and external probe), one row per trip, probe
         and reading time, in daily UTC partitions by reading time.
 
@@ -66,6 +128,7 @@ with warnings.catch_warnings():
         for what changed since the last run, and rewrites only the days whose content changed.
         """
         window = context.partition_time_window
+        max_rejected_share()  # a bad limit fails before any call, not after the sync
         now = utc_now()
         trips = current_trips(lake.lake_dir)
         if trips.empty:
@@ -106,14 +169,40 @@ with warnings.catch_warnings():
             data_calls,
             report.ideal_calls,
         )
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=freshliance_rejected_readings.key,
+                description=f"rejects of {len(context.partition_keys)} days",
+                metadata={
+                    "rows_rejected_this_run": report.rows_rejected,
+                    "dagster/row_count": sum(n for n, _ in report.rejected_by_day.values()),
+                    "rejected_rows_by_reason": dict(sorted(report.rejected_reasons.items())),
+                },
+            )
+        )
         efficiency = data_calls / report.ideal_calls if report.ideal_calls else None
         return dg.MaterializeResult(
             metadata={
                 **report.as_metadata(),
                 **client.stats.as_metadata(),
                 "data_calls_per_ideal": efficiency,
-            }
+            },
+            check_results=[rejected_share_result(report)],
         )
+
+
+# Written by freshliance_readings in the same step: declared so the warehouse's lineage shows
+# where its rejects come from, and materialized through the readings step's events.
+freshliance_rejected_readings = dg.AssetSpec(
+    key="freshliance_rejected_readings",
+    deps=[freshliance_readings],
+    group_name=GROUP,
+    kinds={"parquet"},
+    description=(
+        "Reading rows the sync would not trust, with their reasons and the rows as sent "
+        "(lake/rejected/readings, daily by reading time). Written by freshliance_readings."
+    ),
+)
 
 
 def _records(trips: pd.DataFrame) -> list[dict[str, Any]]:

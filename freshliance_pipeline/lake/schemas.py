@@ -206,6 +206,30 @@ READING_WINDOWS = Dataset(
     ),
 )
 
+# Rows of readings that cannot be trusted, kept with why (normalize.screen_readings). A row
+# whose time and identity are sound stays in readings with only the untrusted values nulled
+# (inReadings true); any other row lives here alone. rawRow is the row exactly as the gateway
+# sent it. A row whose time is unusable is filed under the first day of the window that
+# returned it, with ts null.
+REJECTED_READINGS = Dataset(
+    "rejected/readings",
+    "reading_date",
+    pa.schema(
+        [
+            _i("userDeviceTripId", nullable=False),
+            _s("deviceCode", nullable=False),
+            _i("probeType", nullable=False),
+            _ts("ts"),
+            _s("reason", nullable=False),
+            _s("detail", nullable=False),
+            pa.field("inReadings", pa.bool_(), nullable=False),
+            _s("rawRow", nullable=False),
+            FETCHED_AT,
+        ],
+        metadata={"freshliance.schema_version": SCHEMA_VERSION},
+    ),
+)
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
@@ -217,5 +241,6 @@ DATASETS: dict[str, Dataset] = {
         TRIPS,
         READINGS,
         READING_WINDOWS,
+        REJECTED_READINGS,
     )
 }

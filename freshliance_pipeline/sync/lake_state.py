@@ -1,5 +1,5 @@
-"""What the lake already holds, as the sync needs it: current trips, stored readings, and the
-bookkeeping of windows already read."""
+"""What the lake already holds, as the sync needs it: current trips, stored readings and their
+rejects, and the bookkeeping of windows already read."""
 
 from __future__ import annotations
 
@@ -51,25 +51,27 @@ class StoredWindow:
 
 @dataclass
 class LakeView:
-    """Stored readings and window bookkeeping of the days a run covers."""
+    """Stored readings, rejects and window bookkeeping of the days a run covers."""
 
     readings: pd.DataFrame
     windows: pd.DataFrame
+    rejects: pd.DataFrame
     lacks_external_probe: set[str] = field(default_factory=set)
-    _counts: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict, repr=False)
+    _counts: dict[tuple[int, int], tuple[int, int | None]] = field(default_factory=dict, repr=False)
     _days: dict[tuple[int, int], dict[str, bool]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        # Aggregated once: a run asks about thousands of windows.
-        if len(self.readings):
-            ts_ms = self.readings["ts"].astype("int64")
-            grouped = ts_ms.groupby(
-                [self.readings["userDeviceTripId"], self.readings["probeType"]]
-            ).agg(["count", "max"])
-            for key, count, top in zip(
-                grouped.index, grouped["count"], grouped["max"], strict=True
-            ):
-                self._counts[(int(key[0]), int(key[1]))] = (int(count), int(top))
+        # Aggregated once: a run asks about thousands of windows. A window's rows are its
+        # readings and its rejects that are not among them; its newest row may be either.
+        columns = ["userDeviceTripId", "probeType", "ts"]
+        only_rejected = self.rejects[~self.rejects["inReadings"].astype(bool)][columns]
+        rows = pd.concat([self.readings[columns], only_rejected], ignore_index=True)
+        if len(rows):
+            rows = rows.assign(ts_ms=rows["ts"].astype("int64").where(rows["ts"].notna()))
+            grouped = rows.groupby(["userDeviceTripId", "probeType"])["ts_ms"].agg(["size", "max"])
+            for key, count, top in zip(grouped.index, grouped["size"], grouped["max"], strict=True):
+                newest = None if pd.isna(top) else int(top)
+                self._counts[(int(key[0]), int(key[1]))] = (int(count), newest)
         for trip, probe, day, settled in self.windows[
             ["userDeviceTripId", "probeType", "reading_date", "settled"]
         ].itertuples(index=False):
@@ -91,6 +93,7 @@ class LakeView:
 def load_view(lake_dir: Path, days: list[str], now: datetime) -> LakeView:
     readings = _with_partition(lake_dir, schemas.READINGS, days)
     windows = _with_partition(lake_dir, schemas.READING_WINDOWS, days)
+    rejects = _with_partition(lake_dir, schemas.REJECTED_READINGS, days)
     # Probe knowledge comes from any recent window, not only the synced days.
     recent = [
         d
@@ -101,6 +104,7 @@ def load_view(lake_dir: Path, days: list[str], now: datetime) -> LakeView:
     return LakeView(
         readings=readings,
         windows=windows,
+        rejects=rejects,
         lacks_external_probe=_devices_without_external_probe(history, now),
     )
 

@@ -15,7 +15,14 @@ external-probe data again for a week. A window whose paging came back with fewer
 ``total`` (data arriving while paging, rows in no particular order) is read again and the rows
 merged by reading time, so nothing is lost and nothing doubled.
 
-Each day's partition is rewritten only when its content changed, atomically.
+Every row is screened (:func:`freshliance_pipeline.normalize.screen_readings`): rows that cannot
+be trusted go to ``rejected/readings`` with their reasons. A window's stored count is its rows in
+``readings`` plus its rejects that are not there, so a window with rejects still matches the
+gateway's count and costs one probe when nothing changed.
+
+Each day's partition is rewritten only when its content changed, atomically; a day's rejects are
+written before its readings and the window bookkeeping last, so a run killed in between leaves
+counts that differ from the gateway's and the next run reads the window again.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,6 +42,7 @@ import pyarrow as pa
 
 from freshliance_pipeline import normalize
 from freshliance_pipeline.api.client import FreshlianceClient
+from freshliance_pipeline.api.signing import canonical_json
 from freshliance_pipeline.lake import schemas
 from freshliance_pipeline.lake.writer import to_table, write_partition
 from freshliance_pipeline.sync.lake_state import LakeView, StoredWindow, days_between, load_view
@@ -46,6 +54,7 @@ PAGE = 50
 # Rows aimed at per slice when a window is re-read in time slices: headroom under a page of 50.
 SLICE_ROWS = 40
 KEYS = ["userDeviceTripId", "probeType", "ts"]
+REJECT_KEYS = ["userDeviceTripId", "probeType", "reading_date", "rawRow"]
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,11 @@ class ReadingsReport:
     rows_unchanged: int = 0
     rows_total: int = 0
     ideal_calls: int = 0
+    rows_rejected: int = 0
     partitions_written: list[str] = field(default_factory=list)
+    # Per day of the run: (rejected rows, rows the gateway served for the day).
+    rejected_by_day: dict[str, tuple[int, int]] = field(default_factory=dict)
+    rejected_reasons: Counter[str] = field(default_factory=Counter)
 
     def as_metadata(self) -> dict[str, Any]:
         return {
@@ -89,6 +102,7 @@ class ReadingsReport:
             "rows_fetched": self.rows_fetched,
             "rows_new": self.rows_new,
             "rows_unchanged": self.rows_unchanged,
+            "rows_rejected": self.rows_rejected,
             "dagster/row_count": self.rows_total,
             "ideal_data_calls": self.ideal_calls,
             "partitions_written": len(self.partitions_written),
@@ -127,20 +141,29 @@ def sync_readings(
         outcomes = [o for batch in pool.map(run_device, by_device.values()) for o in batch]
 
     report = ReadingsReport()
-    fetched_at = now
-    frames = {
-        o.window: _frame(o.rows, o.window, fetched_at) for o in outcomes if o.action in _WRITES
+    screened = {
+        o.window: _screen(o.rows, o.window, now, now_ms) for o in outcomes if o.action in _WRITES
     }
-    final = _merge(view.readings, outcomes, frames)
+    final = _merge(view.readings, outcomes, {w: kept for w, (kept, _) in screened.items()})
+    rejects = _merge_rejects(view.rejects, outcomes, [r for _, r in screened.values()])
+    report.rows_rejected = sum(len(r) for _, r in screened.values())
+    _write_rejects(lake_dir, days, view, rejects)
     _write(lake_dir, days, view, final, report)
-    _write_state(lake_dir, days, view, final, outcomes, now, settings, report)
+    _write_state(lake_dir, days, view, final, rejects, outcomes, now, settings)
 
     for outcome in outcomes:
         report.actions[outcome.action] += 1
         report.rows_fetched += len(outcome.rows)
         if outcome.action != "skipped":
-            count = _count(final, outcome.window.trip.trip_id, outcome.window.probe_type)
+            w = outcome.window
+            count = _count(final, rejects, w.trip.trip_id, w.probe_type)
             report.ideal_calls += math.ceil(count / PAGE)
+    for day in days:
+        day_rejects = rejects[rejects["reading_date"] == day]
+        served = int((final["reading_date"] == day).sum()) + int((~day_rejects["inReadings"]).sum())
+        report.rejected_by_day[day] = (len(day_rejects), served)
+        for reasons in day_rejects["reason"]:
+            report.rejected_reasons.update(str(reasons).split("; "))
     report.rows_total = len(final)
     return report
 
@@ -191,7 +214,7 @@ def _sync_window(
         tail_begin = stored.max_ts_ms + 1
         if tail_begin <= trip.end_ms:
             rows, _ = client.trip_probe_window(trip.trip_id, probe, tail_begin, trip.end_ms)
-            tail = _unique(rows)
+            tail = _distinct(rows)
             if stored.count + len(tail) == total:
                 return Outcome(window, "appended", list(tail.values()))
     return Outcome(window, "fetched", _read_whole(client, window))
@@ -210,7 +233,7 @@ def _read_whole(client: FreshlianceClient, window: Window) -> list[dict[str, Any
     rows, total = client.trip_probe_window(
         trip.trip_id, window.probe_type, trip.begin_ms, trip.end_ms
     )
-    seen = _unique(rows)
+    seen = _distinct(rows)
     if len(seen) >= total:
         return list(seen.values())
     logger.info(
@@ -228,56 +251,103 @@ def _read_whole(client: FreshlianceClient, window: Window) -> list[dict[str, Any
         lo, hi = pending.pop()
         page, count = client.trip_probe_page(trip.trip_id, window.probe_type, lo, hi)
         if count <= len(page) or lo == hi:
-            seen.update(_unique(page))
+            seen.update(_distinct(page))
             continue
         middle = lo + (hi - lo) // 2
         pending.extend([(lo, middle), (middle + 1, hi)])
     return list(seen.values())
 
 
-def _unique(rows: Iterable[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        ts = row.get("ts")
-        if ts is None:
-            continue
-        out[int(str(ts))] = row
-    return out
+def _distinct(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Rows by their content: a row read twice (pages shifting under a growing window) is one
+    row, while two different rows with the same ts stay two, for the screen to reject."""
+    return {canonical_json(row): row for row in rows}
 
 
-def _frame(rows: list[dict[str, Any]], window: Window, fetched_at: datetime) -> pd.DataFrame:
-    trip = window.trip
-    frame = normalize.readings(
-        rows,
+def _screen(
+    rows: list[dict[str, Any]], window: Window, fetched_at: datetime, now_ms: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One window's rows as readings and as rejects (these with their reading_date)."""
+    trip, probe = window.trip, window.probe_type
+    screened = normalize.screen_readings(
+        rows, begin_ms=trip.begin_ms, end_ms=trip.end_ms, now_ms=now_ms
+    )
+    kept = normalize.readings(
+        screened.kept,
         trip_id=trip.trip_id,
         device_code=trip.device_code,
-        probe_type=window.probe_type,
+        probe_type=probe,
         fetched_at=fetched_at,
     )
-    begin, end = pd.Timestamp(_dt(trip.begin_ms)), pd.Timestamp(_dt(trip.end_ms))
-    return frame[(frame["ts"] >= begin) & (frame["ts"] <= end)]
+    rejects = normalize.rejected_readings(
+        screened.rejects,
+        trip_id=trip.trip_id,
+        device_code=trip.device_code,
+        probe_type=probe,
+        fetched_at=fetched_at,
+    )
+    # A reject with no sound time is filed under the window's first day.
+    rejects["reading_date"] = rejects["ts"].dt.strftime("%Y-%m-%d").fillna(window.days[0])
+    return kept, rejects
 
 
 def _merge(
     stored: pd.DataFrame, outcomes: list[Outcome], frames: dict[Window, pd.DataFrame]
 ) -> pd.DataFrame:
     """Stored rows, less what whole re-reads replace, plus what was fetched."""
-    keep = pd.Series(True, index=stored.index)
-    for outcome in outcomes:
-        if outcome.action != "fetched":
-            continue
-        w = outcome.window
-        keep &= ~(
-            (stored["userDeviceTripId"] == w.trip.trip_id)
-            & (stored["probeType"] == w.probe_type)
-            & (stored["ts"] >= pd.Timestamp(_dt(w.trip.begin_ms)))
-            & (stored["ts"] <= pd.Timestamp(_dt(w.trip.end_ms)))
-        )
-    kept = stored[keep].drop(columns=["reading_date"])
-    merged = pd.concat([kept, *frames.values()], ignore_index=True) if frames else kept
+
+    def span(w: Window) -> pd.Series:
+        begin, end = pd.Timestamp(_dt(w.trip.begin_ms)), pd.Timestamp(_dt(w.trip.end_ms))
+        return (stored["ts"] >= begin) & (stored["ts"] <= end)
+
+    kept = stored[~_replaced(stored, outcomes, span)].drop(columns=["reading_date"])
+    fetched = [frame for frame in frames.values() if len(frame)]
+    merged = pd.concat([kept, *fetched], ignore_index=True) if fetched else kept
     merged = merged.drop_duplicates(subset=KEYS, keep="last").sort_values(KEYS)
     merged["reading_date"] = merged["ts"].dt.strftime("%Y-%m-%d")
     return merged.reset_index(drop=True)
+
+
+def _merge_rejects(
+    stored: pd.DataFrame, outcomes: list[Outcome], frames: list[pd.DataFrame]
+) -> pd.DataFrame:
+    """Stored rejects, less those of windows read again whole, plus the new ones."""
+    kept = stored[~_replaced(stored, outcomes, lambda w: stored["reading_date"].isin(w.days))]
+    found = [frame for frame in frames if len(frame)]
+    merged = pd.concat([kept, *found], ignore_index=True) if found else kept
+    merged = merged.drop_duplicates(subset=REJECT_KEYS, keep="last")
+    return merged.sort_values([*REJECT_KEYS[:3], "ts", "rawRow"]).reset_index(drop=True)
+
+
+def _replaced(
+    stored: pd.DataFrame, outcomes: list[Outcome], span: Callable[[Window], pd.Series]
+) -> pd.Series:
+    """Which stored rows the windows read again whole replace: their trip's and probe's rows
+    that ``span`` puts inside the window."""
+    replaced = pd.Series(False, index=stored.index)
+    for outcome in outcomes:
+        if outcome.action == "fetched":
+            w = outcome.window
+            same = (stored["userDeviceTripId"] == w.trip.trip_id) & (
+                stored["probeType"] == w.probe_type
+            )
+            replaced |= same & span(w)
+    return replaced
+
+
+def _write_rejects(lake_dir: Path, days: list[str], view: LakeView, rejects: pd.DataFrame) -> None:
+    """Each day's rejects, written when they changed and also when empty and never written,
+    so the warehouse always finds the dataset."""
+    dataset = schemas.REJECTED_READINGS
+    order = [(key, "ascending") for key in (*REJECT_KEYS[:2], "ts", "rawRow")]
+    for day in days:
+        before = view.rejects[view.rejects["reading_date"] == day].drop(columns="reading_date")
+        after = rejects[rejects["reading_date"] == day].drop(columns="reading_date")
+        table = to_table(after.reset_index(drop=True), dataset)
+        exists = (lake_dir / dataset.name / f"reading_date={day}").exists()
+        if exists and _same(to_table(before.reset_index(drop=True), dataset), table, order):
+            continue
+        write_partition(lake_dir, dataset, day, table)
 
 
 def _write(
@@ -312,10 +382,10 @@ def _keys(frame: pd.DataFrame) -> set[tuple[int, int, int]]:
     )
 
 
-def _same(before: pa.Table, after: pa.Table) -> bool:
+def _same(before: pa.Table, after: pa.Table, order: list[tuple[str, str]] | None = None) -> bool:
     """Equal rows, whenever they were fetched: an idle run must not rewrite a partition."""
     columns = [name for name in before.column_names if name != "_fetched_at"]
-    order = [(key, "ascending") for key in KEYS]
+    order = order or [(key, "ascending") for key in KEYS]
     return bool(before.select(columns).sort_by(order).equals(after.select(columns).sort_by(order)))
 
 
@@ -324,10 +394,10 @@ def _write_state(
     days: list[str],
     view: LakeView,
     final: pd.DataFrame,
+    rejects: pd.DataFrame,
     outcomes: list[Outcome],
     now: datetime,
     settings: SyncSettings,
-    report: ReadingsReport,
 ) -> None:
     """Record each checked window per day; a day's file is rewritten only when it changed."""
     now_ms = _ms(now)
@@ -344,7 +414,12 @@ def _write_state(
         for day in w.days:
             if day not in updates:
                 continue
-            count = _count(final[final["reading_date"] == day], w.trip.trip_id, w.probe_type)
+            count = _count(
+                final[final["reading_date"] == day],
+                rejects[rejects["reading_date"] == day],
+                w.trip.trip_id,
+                w.probe_type,
+            )
             updates[day][(w.trip.trip_id, w.probe_type)] = {
                 "userDeviceTripId": w.trip.trip_id,
                 "deviceCode": w.trip.device_code,
@@ -370,8 +445,15 @@ def _write_state(
         write_partition(lake_dir, schemas.READING_WINDOWS, day, table)
 
 
-def _count(frame: pd.DataFrame, trip_id: int, probe_type: int) -> int:
-    return int(((frame["userDeviceTripId"] == trip_id) & (frame["probeType"] == probe_type)).sum())
+def _count(readings: pd.DataFrame, rejects: pd.DataFrame, trip_id: int, probe_type: int) -> int:
+    """Rows the gateway served for a window: its readings and its rejects not among them."""
+    stored = (readings["userDeviceTripId"] == trip_id) & (readings["probeType"] == probe_type)
+    only_rejected = (
+        (rejects["userDeviceTripId"] == trip_id)
+        & (rejects["probeType"] == probe_type)
+        & ~rejects["inReadings"].astype(bool)
+    )
+    return int(stored.sum()) + int(only_rejected.sum())
 
 
 def _ms(value: datetime) -> int:

@@ -164,6 +164,8 @@ LAKE: Mapping[tuple[str, str], Sequence[Row]] = {
         _reading(2001, 1, "2025-03-02 00:05", 2.0, "2025-03-02 06:00"),
         _reading(2002, 0, "2025-03-02 01:00", 8.0, "2025-03-02 06:00"),
     ],
+    # Written by every sync for each day it covers, even with no rejects.
+    ("rejected/readings", DAY_1): [],
 }
 
 

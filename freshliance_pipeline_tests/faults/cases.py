@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,8 +22,6 @@ import dagster as dg
 from freshliance_pipeline import definitions
 from freshliance_pipeline.api import signing
 from freshliance_pipeline.assets.readings import daily_partitions, freshliance_readings
-from freshliance_pipeline.lake import schemas
-from freshliance_pipeline.lake.writer import partition_values, read_partition
 from freshliance_pipeline.resources import FreshlianceResource
 from freshliance_pipeline.runner import SyncOutcome, check_range, outcome_of
 from freshliance_pipeline.sandbox import Clock, Fleet, FleetConfig, SandboxServer
@@ -31,7 +29,12 @@ from freshliance_pipeline.sandbox.faults import FaultKind, FaultPlan, FaultRule
 from freshliance_pipeline.sandbox.quirks import WireQuirks
 from freshliance_pipeline.schedules import SYNC_JOB, range_tags, sync_job
 from freshliance_pipeline_tests.conftest import Gateway, start_gateway
-from freshliance_pipeline_tests.truth import day_ms, expected_rows, warehouse_rows
+from freshliance_pipeline_tests.truth import (
+    expected_rows,
+    lake_rows,
+    lake_truth,
+    warehouse_rows,
+)
 
 DATA = "tracker.tripData.pageProbeData"
 HOUR_MS = 3_600_000
@@ -271,40 +274,8 @@ def run_retries(instance: dg.DagsterInstance, run_id: str) -> int:
     return total
 
 
-def lake_rows(lake_dir: Path) -> list[Row]:
-    """Every readings row of every partition, as ground-truth tuples (ts in epoch ms)."""
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    rows: list[Row] = []
-    for day in partition_values(lake_dir, schemas.READINGS):
-        table = read_partition(lake_dir, schemas.READINGS, day)
-        if table is None:
-            continue
-        for r in table.to_pylist():
-            ts = (r["ts"].replace(tzinfo=UTC) - epoch) // timedelta(milliseconds=1)
-            rows.append(
-                (
-                    r["userDeviceTripId"],
-                    r["deviceCode"],
-                    r["probeType"],
-                    ts,
-                    r["temperature"],
-                    r["humidity"],
-                    r["light"],
-                    r["shock"],
-                    r["latitude"],
-                    r["longitude"],
-                )
-            )
-    return rows
-
-
 def truth_rows(fleet: Fleet, start: date, end: date) -> list[Row]:
-    truth = fleet.ground_truth(day_ms(start), day_ms(end + timedelta(days=1)) - 1)
-    keys = (
-        *("userDeviceTripId", "deviceCode", "probeType", "ts", "temperature", "humidity"),
-        *("light", "shock", "latitude", "longitude"),
-    )
-    return [tuple(r[k] for k in keys) for r in truth]
+    return lake_truth(fleet, start, end)
 
 
 @dataclass

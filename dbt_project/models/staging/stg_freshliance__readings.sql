@@ -6,32 +6,68 @@ source as (
 
 ),
 
+rejects_source as (
+
+    select * from {{ source('freshliance', 'rejected_readings') }}
+
+),
+
+kept_rejects as (
+
+    -- Readings the sync kept with untrusted values nulled (freshliance_pipeline/normalize.py):
+    -- the values as the device sent them, so raw_* still shows what came in.
+    select
+        cast("userDeviceTripId" as bigint) as trip_id,
+        cast("probeType" as integer) as probe_type,
+        cast("ts" as timestamptz) as reading_at,
+        try_cast(json_extract_string("rawRow", '$.temperature') as double) as sent_temperature_c,
+        try_cast(json_extract_string("rawRow", '$.humidity') as double) as sent_humidity_pct
+
+    from rejects_source
+
+    where "inReadings"
+
+    qualify row_number() over (
+        partition by "userDeviceTripId", "probeType", "ts"
+        order by "_fetched_at" desc
+    ) = 1
+
+),
+
 renamed as (
 
     select
 
         ---------- ids
-        cast("userDeviceTripId" as bigint) as trip_id,
-        cast("deviceCode" as varchar) as device_code,
+        cast(source."userDeviceTripId" as bigint) as trip_id,
+        cast(source."deviceCode" as varchar) as device_code,
 
         ---------- codes
         -- 0 = built-in sensor, 1 = external probe.
-        cast("probeType" as integer) as probe_type,
+        cast(source."probeType" as integer) as probe_type,
 
         ---------- numerics
-        cast("temperature" as double) as raw_temperature_c,
-        cast("humidity" as double) as raw_humidity_pct,
-        cast("light" as double) as light_lux,
-        cast("shock" as integer) as shock_level,
-        cast("latitude" as double) as latitude,
-        cast("longitude" as double) as longitude,
+        cast(coalesce(kept_rejects.sent_temperature_c, source."temperature") as double)
+            as raw_temperature_c,
+        cast(coalesce(kept_rejects.sent_humidity_pct, source."humidity") as double)
+            as raw_humidity_pct,
+        cast(source."light" as double) as light_lux,
+        cast(source."shock" as integer) as shock_level,
+        cast(source."latitude" as double) as latitude,
+        cast(source."longitude" as double) as longitude,
 
         ---------- timestamps
-        cast("ts" as timestamptz) as reading_at,
-        cast("_fetched_at" as timestamptz) as fetched_at,
-        cast("reading_date" as date) as reading_date
+        cast(source."ts" as timestamptz) as reading_at,
+        cast(source."_fetched_at" as timestamptz) as fetched_at,
+        cast(source."reading_date" as date) as reading_date
 
     from source
+
+    left join kept_rejects
+        on
+            source."userDeviceTripId" = kept_rejects.trip_id
+            and source."probeType" = kept_rejects.probe_type
+            and source."ts" = kept_rejects.reading_at
 
 ),
 
@@ -72,7 +108,7 @@ sentinels_flagged as (
     select
         *,
         coalesce(
-            raw_temperature_c < -273.15
+            raw_temperature_c not between -200 and 200
             or raw_temperature_c in ({{ var('temperature_sentinels_c') | join(', ') }}),
             false
         ) as is_temperature_sentinel,
