@@ -12,15 +12,18 @@ import dagster as dg
 import pytest
 
 from freshliance_pipeline import definitions
+from freshliance_pipeline.api.client import FreshlianceClient, RetryPolicy
+from freshliance_pipeline.api.errors import HTTPStatusError
 from freshliance_pipeline.assets import readings as readings_asset
 from freshliance_pipeline.lake import schemas
 from freshliance_pipeline.lake.writer import partition_values, read_partition
 from freshliance_pipeline.resources import LakeResource
 from freshliance_pipeline.runner import run_sync
 from freshliance_pipeline.sandbox import Clock, Fleet, FleetConfig
-from freshliance_pipeline.sandbox.faults import FlowLimit
+from freshliance_pipeline.sandbox.faults import FaultPlan, FaultRule, FlowLimit
 from freshliance_pipeline.sandbox.quirks import WireQuirks
 from freshliance_pipeline.schedules import range_tags
+from freshliance_pipeline.sync.readings import SyncSettings, sync_readings
 from freshliance_pipeline_tests.conftest import Gateway, point_pipeline_at, start_gateway
 from freshliance_pipeline_tests.truth import day_ms, expected_rows, warehouse_rows
 
@@ -166,3 +169,42 @@ def readings_step_seconds(instance: dg.DagsterInstance, run_id: str) -> float:
         and record.dagster_event.event_type_value in ("STEP_START", "STEP_SUCCESS")
     }
     return times["STEP_SUCCESS"] - times["STEP_START"]
+
+
+def test_a_fetch_that_gives_up_stops_the_other_fetches(tmp_path: Path) -> None:
+    """Once one window's retries are spent the run fails; devices not reached yet are not
+    tried, so a failing run costs the fetches in flight, not every device's retries."""
+    fleet = Fleet(FleetConfig(seed=11, devices=12, days=5))
+    failing = FaultPlan(rules=(FaultRule("http-503", rate=1.0, methods=(DATA,)),))
+    gateway = start_gateway(fleet, faults=failing)
+    anchor = datetime.fromtimestamp(fleet.anchor_ms / 1000, tz=UTC)
+    trips = fleet.trip_rows()
+    retry = RetryPolicy(attempts=3, initial_wait_s=0.0, max_wait_s=0.0)
+    try:
+        with (
+            FreshlianceClient(
+                app_id=gateway.app_id,
+                private_key=gateway.key,
+                base_url=gateway.url,
+                retry=retry,
+                max_rps=0,
+            ) as client,
+            pytest.raises(HTTPStatusError, match="503"),
+        ):
+            sync_readings(
+                client,
+                tmp_path / "lake",
+                trips,
+                anchor - timedelta(days=3),
+                anchor,
+                anchor,
+                SyncSettings(concurrency=4),
+            )
+        served = gateway.server.counts[DATA]
+    finally:
+        gateway.server.stop()
+
+    devices_with_trips = len({t["deviceCode"] for t in trips})
+    assert devices_with_trips > 4
+    assert 3 <= served <= 4 * 3  # at most the four fetches in flight, three attempts each
+    assert not (tmp_path / "lake" / "readings").exists()  # nothing half-written

@@ -10,8 +10,8 @@ Wire choices (freshliance-api.md sections 2, 3 and 9; DESIGN.md wire rules):
 - ``code`` is compared as a string (a number is accepted too) and ``data`` is parsed whether
   it arrives as an object or as JSON text;
 - transport errors, HTTP 5xx, bodies that are not the envelope and codes 10000, 60000 and 99999
-  are retried with capped exponential backoff and full jitter; 20000, 30000, 40000 and 50000
-  fail at once with a message that names the likely cause.
+  are retried with capped exponential backoff and jitter, for about a minute (60000 for up to
+  five); 20000, 30000, 40000 and 50000 fail at once with a message that names the likely cause.
 
 The client never logs keys, signatures or signed strings; at DEBUG it logs the method, the
 page number, the HTTP status and the time taken.
@@ -53,9 +53,13 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard to retry a call that failed for a reason worth retrying."""
+    """How hard to retry a call that failed for a reason worth retrying.
 
-    attempts: int = 6
+    The defaults wait 0.5, 1, 2, 4, 8, 16 and 30 s (plus up to ``initial_wait_s`` of jitter each)
+    between 8 attempts: a gateway that is unavailable for a minute costs retries, not the run.
+    """
+
+    attempts: int = 8
     initial_wait_s: float = 0.5
     max_wait_s: float = 30.0
     # Flow-limit answers (60000) are waited out for this long, however many attempts it takes:
@@ -165,8 +169,12 @@ class FreshlianceClient:
         """Call ``method`` with business parameters ``biz`` and return the envelope's data."""
         retrying = tenacity.Retrying(
             stop=self._stop,
-            wait=tenacity.wait_random_exponential(
-                multiplier=self._retry.initial_wait_s, max=self._retry.max_wait_s
+            # Jitter on top of the exponential step, not instead of it (full jitter can retry at
+            # once, several times): concurrent fetches spread out and every wait still grows.
+            wait=tenacity.wait_exponential_jitter(
+                initial=self._retry.initial_wait_s,
+                max=self._retry.max_wait_s,
+                jitter=self._retry.initial_wait_s,
             ),
             retry=tenacity.retry_if_exception(_should_retry),
             before_sleep=self._before_retry,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -134,11 +135,20 @@ def sync_readings(
             window = Window(trip, probe_type, ended.get(trip.trip_id), trip_days)
             by_device.setdefault(trip.device_code, []).append(window)
 
+    # The run fails with the first error a fetch gives up on; the other fetches stop at their
+    # next window rather than spend their own retries against the same failing gateway.
+    failed = threading.Event()
+
     def run_device(windows: list[Window]) -> list[Outcome]:
-        return _sync_device(client, view, windows, settings, now_ms)
+        try:
+            return _sync_device(client, view, windows, settings, now_ms, failed)
+        except BaseException:
+            failed.set()
+            raise
 
     with ThreadPoolExecutor(max_workers=max(1, settings.concurrency)) as pool:
-        outcomes = [o for batch in pool.map(run_device, by_device.values()) for o in batch]
+        batches = list(pool.map(run_device, by_device.values()))
+    outcomes = [o for batch in batches for o in batch]
 
     report = ReadingsReport()
     screened = {
@@ -177,13 +187,16 @@ def _sync_device(
     windows: list[Window],
     settings: SyncSettings,
     now_ms: int,
+    failed: threading.Event,
 ) -> list[Outcome]:
     """One device's windows in trip order, so what one trip shows about the device's probes
-    spares calls on the next."""
+    spares calls on the next. Stops early once another device's fetch has failed the run."""
     lacks_external = windows[0].trip.device_code in view.lacks_external_probe
     outcomes: list[Outcome] = []
     builtin_rows: dict[int, int] = {}
     for window in sorted(windows, key=lambda w: (w.trip.begin_ms, w.probe_type)):
+        if failed.is_set():
+            break
         if window.probe_type == 1 and lacks_external and not settings.force:
             outcomes.append(Outcome(window, "skipped", checked=False))
             continue
