@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import Field
 
 from freshliance_pipeline.api import signing
-from freshliance_pipeline.api.client import DEFAULT_URL, FreshlianceClient, VerifyMode
+from freshliance_pipeline.api.client import DEFAULT_URL, FreshlianceClient, RetryPolicy, VerifyMode
 
 DEFAULT_DATA_DIR = "data"
 # The docs publish no rate limit (freshliance-api.md 9.10): stay well below any plausible one.
@@ -50,6 +50,10 @@ class FreshlianceResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     )
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
+    retry_attempts: int = Field(
+        default=RetryPolicy.attempts,
+        description="Attempts of a call that fails for a passing reason (about a minute at 8).",
+    )
 
     def load_private_key(self) -> rsa.RSAPrivateKey:
         if self.private_key:
@@ -76,6 +80,7 @@ class FreshlianceResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             base_url=self.api_url,
             timeout=timeout,
             max_rps=self.max_rps,
+            retry=RetryPolicy(attempts=max(1, self.retry_attempts)),
             platform_key=(
                 signing.load_public_key(self.platform_public_key)
                 if self.platform_public_key
@@ -121,6 +126,7 @@ def env_or_none(name: str) -> dg.EnvVar | None:
 def freshliance_from_env() -> FreshlianceResource:
     max_rps = os.environ.get("FRESHLIANCE_MAX_RPS")
     read_timeout = os.environ.get("FRESHLIANCE_READ_TIMEOUT_S")
+    attempts = os.environ.get("FRESHLIANCE_RETRY_ATTEMPTS")
     return FreshlianceResource(
         api_url=env_or_default("FRESHLIANCE_API_URL", DEFAULT_URL),
         app_id=dg.EnvVar("FRESHLIANCE_APP_ID"),
@@ -130,6 +136,7 @@ def freshliance_from_env() -> FreshlianceResource:
         platform_public_key=env_or_none("FRESHLIANCE_PLATFORM_PUBLIC_KEY"),
         verify_responses=env_or_default("FRESHLIANCE_VERIFY_RESPONSES", "enforce"),
         read_timeout_s=float(read_timeout) if read_timeout else 60.0,
+        retry_attempts=int(attempts) if attempts else RetryPolicy.attempts,
     )
 
 

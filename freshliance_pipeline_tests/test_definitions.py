@@ -10,12 +10,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from freshliance_pipeline.assets.readings import max_rejected_share
 from freshliance_pipeline.definitions import defs
+from freshliance_pipeline.resources import freshliance_from_env
 from freshliance_pipeline.schedules import ended_trips_sensor, hourly_sync
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,3 +118,20 @@ def test_the_ended_trips_sensor_rechecks_the_days_those_trips_spanned(tmp_path: 
     assert request.tags[ASSET_PARTITION_RANGE_START_TAG] == "2026-11-20"
     assert request.tags[ASSET_PARTITION_RANGE_END_TAG] == "2026-11-24"
     assert request.job_name in (None, "freshliance_resync_readings")
+
+
+def test_tuning_comes_from_the_environment_and_bad_values_are_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FRESHLIANCE_APP_ID", "app")
+    monkeypatch.setenv("FRESHLIANCE_READ_TIMEOUT_S", "5")
+    monkeypatch.setenv("FRESHLIANCE_RETRY_ATTEMPTS", "3")
+    monkeypatch.setenv("FRESHLIANCE_MAX_REJECTED_SHARE", "0.1")
+
+    resource = freshliance_from_env()
+
+    assert (resource.read_timeout_s, resource.retry_attempts) == (5.0, 3)
+    assert max_rejected_share() == 0.1
+    monkeypatch.setenv("FRESHLIANCE_MAX_REJECTED_SHARE", "5%")
+    with pytest.raises(dg.Failure, match="FRESHLIANCE_MAX_REJECTED_SHARE='5%'"):
+        max_rejected_share()

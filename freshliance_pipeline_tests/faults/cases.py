@@ -64,6 +64,8 @@ class Case:
     failure_says: str = ""
     # Whether the faults must have cost retries (a slow body below the timeout costs none).
     retried: bool = True
+    # Attempts per call (FRESHLIANCE_RETRY_ATTEMPTS); None: the default, about a minute.
+    retry_attempts: int | None = None
 
 
 def rules(kind: FaultKind, rate: float, burst: int = 1, *, data_only: bool = False) -> FaultPlan:
@@ -119,6 +121,8 @@ def suite_cases() -> tuple[Case, ...]:
             expect="recovers",
             failure_says="503",
             retried=False,
+            # Three attempts spend seconds; the default minute of retries is make faults' own.
+            retry_attempts=3,
         ),
     )
 
@@ -229,23 +233,23 @@ def sync(
     end: date,
     instance: dg.DagsterInstance,
     read_timeout_s: float | None = None,
+    retry_attempts: int | None = None,
     *,
     lake_only: bool = False,
 ) -> SyncOutcome:
-    """The main job, as ``run_sync`` runs it, with the API resource's read timeout set;
-    ``lake_only``: without the dbt step (a first run whose lake alone is checked)."""
+    """The main job, as ``run_sync`` runs it, with the API resource's read timeout and retry
+    attempts set; ``lake_only``: without the dbt step (a first run whose lake alone is
+    checked)."""
     check_range(start, end, daily_partitions.start.date(), datetime.now(UTC).date())
     resources = definitions.build_resources()
     api = resources["freshliance"]
     assert isinstance(api, FreshlianceResource)
-    if read_timeout_s is not None:
-        # The resource has no environment variable for it; set the field on a copy.
+    changes = {"read_timeout_s": read_timeout_s, "retry_attempts": retry_attempts}
+    changed = {name: value for name, value in changes.items() if value is not None}
+    if changed:
+        # Only this run's resource: the fields on a copy, the environment left alone.
         resources["freshliance"] = FreshlianceResource(
-            **{
-                **api.model_dump(),
-                "app_id": os.environ["FRESHLIANCE_APP_ID"],
-                "read_timeout_s": read_timeout_s,
-            }
+            **{**api.model_dump(), "app_id": os.environ["FRESHLIANCE_APP_ID"], **changed}
         )
     assets = [*definitions.EXTRACT_ASSETS, freshliance_readings]
     job = dg.Definitions(
@@ -346,7 +350,9 @@ def _run_case(sandbox: Sandbox, case: Case, data_dir: Path, start: date, end: da
         sandbox.switch(case.faults, case.quirks)
         ticked = case.quirks.clock_tick_ms > 0
         visible_before = len(truth_rows(sandbox.fleet, start, end))
-        outcome = sync(start, end, instance, case.read_timeout_s, lake_only=ticked)
+        outcome = sync(
+            start, end, instance, case.read_timeout_s, case.retry_attempts, lake_only=ticked
+        )
         faults = sandbox.server.counts.faults()
         retries = run_retries(instance, outcome.run_id)
         sandbox.switch(FaultPlan(), WireQuirks())
