@@ -17,12 +17,14 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
+from freshliance_pipeline.api.client import FreshlianceClient, RetryPolicy
 from freshliance_pipeline.lake import schemas
 from freshliance_pipeline.lake.writer import partition_values, read_partition
 from freshliance_pipeline.runner import run_sync
 from freshliance_pipeline.sandbox import Fleet, FleetConfig
 from freshliance_pipeline.sandbox.fleet import BadRow
-from freshliance_pipeline_tests.conftest import Gateway, point_pipeline_at, served
+from freshliance_pipeline.sync.readings import SyncSettings, sync_readings
+from freshliance_pipeline_tests.conftest import Gateway, point_pipeline_at, served, start_gateway
 from freshliance_pipeline_tests.truth import (
     LAKE_FIELDS,
     anchor_day,
@@ -289,3 +291,50 @@ def _check_evaluation(instance: dg.DagsterInstance, run_id: str) -> Any:
 
 def _ms(value: datetime) -> int:
     return (value - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+
+
+def test_a_tail_row_dated_before_the_tail_is_rejected_not_merged(tmp_path: Path) -> None:
+    """A duplicate's two rows arrive in different runs: the first run stores reading i; the
+    next run's tail (after it) brings reading i+1 claiming reading i's time. It must not
+    replace the stored reading: it is rejected as outside what the tail asked for."""
+    fleet = Fleet(FleetConfig(seed=7, devices=12, days=30, bad_rows=True, late_uploads=False))
+    bad = next(b for b in fleet.bad_rows(0, fleet.anchor_ms) if b.kind == "conflicting_duplicate")
+    trip = fleet.trip(bad.trip_id)
+    first_ts = bad.ts - trip.interval_ms
+    day = datetime.fromtimestamp(first_ts / 1000, tz=UTC).replace(hour=0, minute=0, second=0)
+    lake_dir = tmp_path / "lake"
+    gateway = start_gateway(fleet)
+    retry = RetryPolicy(attempts=2, initial_wait_s=0.0, max_wait_s=0.0)
+    try:
+        with FreshlianceClient(
+            app_id=gateway.app_id, private_key=gateway.key, base_url=gateway.url, retry=retry
+        ) as client:
+            for clock_ms in (bad.ts - 1, fleet.anchor_ms):  # before reading i+1 exists; after
+                fleet.clock.set(clock_ms)
+                trips = fleet.trip_rows(device_code=trip.device_code)
+                sync_readings(
+                    client,
+                    lake_dir,
+                    trips,
+                    day,
+                    day + timedelta(days=1),
+                    datetime.now(UTC),
+                    SyncSettings(settle=timedelta(days=3650), concurrency=1),
+                )
+    finally:
+        gateway.server.stop()
+
+    stored = {
+        (r[0], r[2], r[3]): r for r in lake_rows(lake_dir) if r[0] == trip.trip_id and r[2] == 0
+    }
+    truth = {(r[0], r[2], r[3]): r for r in lake_truth(fleet, day.date(), day.date())}
+    key = (trip.trip_id, bad.probe_type, first_ts)
+    assert stored[key] == truth[key]  # reading i as first stored
+    assert (trip.trip_id, bad.probe_type, bad.ts) not in stored  # reading i+1 has no sound ts
+    [reject] = [
+        r
+        for r in stored_rejects(lake_dir)
+        if r["userDeviceTripId"] == trip.trip_id and r["reason"] == "ts_outside_window"
+    ]
+    assert f'"ts":{first_ts}' in reject["rawRow"]
+    assert not reject["inReadings"]

@@ -81,6 +81,9 @@ class Outcome:
     action: str  # fetched | appended | unchanged | settled | skipped
     rows: list[dict[str, Any]] = field(default_factory=list)
     checked: bool = True
+    # Where the fetched rows begin: the window's begin, or just after the newest stored row
+    # for a tail fetch (a row before that is not one the tail asked for).
+    begin_ms: int | None = None
 
 
 @dataclass
@@ -151,9 +154,7 @@ def sync_readings(
     outcomes = [o for batch in batches for o in batch]
 
     report = ReadingsReport()
-    screened = {
-        o.window: _screen(o.rows, o.window, now, now_ms) for o in outcomes if o.action in _WRITES
-    }
+    screened = {o.window: _screen(o, now, now_ms) for o in outcomes if o.action in _WRITES}
     final = _merge(view.readings, outcomes, {w: kept for w, (kept, _) in screened.items()})
     rejects = _merge_rejects(view.rejects, outcomes, [r for _, r in screened.values()])
     report.rows_rejected = sum(len(r) for _, r in screened.values())
@@ -229,7 +230,7 @@ def _sync_window(
             rows, _ = client.trip_probe_window(trip.trip_id, probe, tail_begin, trip.end_ms)
             tail = _distinct(rows)
             if stored.count + len(tail) == total:
-                return Outcome(window, "appended", list(tail.values()))
+                return Outcome(window, "appended", list(tail.values()), begin_ms=tail_begin)
     return Outcome(window, "fetched", _read_whole(client, window))
 
 
@@ -278,12 +279,14 @@ def _distinct(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def _screen(
-    rows: list[dict[str, Any]], window: Window, fetched_at: datetime, now_ms: int
+    outcome: Outcome, fetched_at: datetime, now_ms: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One window's rows as readings and as rejects (these with their reading_date)."""
+    window = outcome.window
     trip, probe = window.trip, window.probe_type
+    begin_ms = trip.begin_ms if outcome.begin_ms is None else outcome.begin_ms
     screened = normalize.screen_readings(
-        rows, begin_ms=trip.begin_ms, end_ms=trip.end_ms, now_ms=now_ms
+        outcome.rows, begin_ms=begin_ms, end_ms=trip.end_ms, now_ms=now_ms
     )
     kept = normalize.readings(
         screened.kept,
