@@ -47,6 +47,7 @@ def demo(days: int, devices: int, seed: int) -> None:
         result = run_demo(_data_dir(), days=days, devices=devices, seed=seed, echo=click.echo)
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
+    _echo_checks(result.outcome)
     if not result.outcome.success:
         _echo_failures(result.outcome.errors)
         sys.exit(1)
@@ -61,11 +62,14 @@ def demo(days: int, devices: int, seed: int) -> None:
 def sync(start: object, end: object) -> None:
     """Sync snapshots, trips and the readings of START..END (UTC days, END included), then
     build the models and publish analytics.duckdb."""
-    from freshliance_pipeline.runner import SyncRangeError, run_sync
+    from freshliance_pipeline.assets.readings import daily_partitions
+    from freshliance_pipeline.runner import SyncRangeError, check_range, run_sync
 
     start_day: date = start.date()  # type: ignore[attr-defined]
     end_day: date = end.date()  # type: ignore[attr-defined]
     try:
+        # Before anything is printed or created: a range that cannot run is a usage error.
+        check_range(start_day, end_day, daily_partitions.start.date(), datetime.now(UTC).date())
         _run_and_report(
             "sync",
             f"syncing {start_day} .. {end_day}",
@@ -82,12 +86,13 @@ def _run_and_report(kind: str, what: str, run: Callable[[], SyncOutcome]) -> Non
     data_dir = _data_dir().resolve()
     log_path = data_dir / "logs" / f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    click.echo(f"{what} into {data_dir} (full log: {log_path})")
+    click.echo(f"{what} into {data_dir} (dbt's log: {log_path})")
     # dagster-dbt echoes dbt's own log to stdout: keep it in the log file.
     with log_path.open("w") as log, contextlib.redirect_stdout(log):
         outcome = run()
     for step, ok in sorted(outcome.steps.items()):
         click.echo(f"  {step:<40} {'ok' if ok else 'FAILED'}")
+    _echo_checks(outcome)
     if not outcome.success:
         _echo_failures(outcome.errors)
         sys.exit(1)
@@ -119,10 +124,21 @@ def _echo_failures(failures: dict[str, str]) -> None:
         click.echo(f"step {step} failed: {message}", err=True)
 
 
+def _echo_checks(outcome: SyncOutcome) -> None:
+    """The asset checks (the readings' rejected share and dbt's tests): a count, and each
+    failed one with what it found."""
+    failed = {name: text for name, (passed, text) in outcome.checks.items() if not passed}
+    if outcome.checks:
+        click.echo(f"  checks: {len(outcome.checks) - len(failed)} passed, {len(failed)} failed")
+    for name, description in sorted(failed.items()):
+        click.echo(f"  check {name} FAILED: {description}", err=True)
+
+
 def _echo_counts(counts: dict[str, int]) -> None:
     click.echo("\nrows:")
+    width = max((len(name) for name in counts), default=0)
     for name, count in counts.items():
-        click.echo(f"  {name:<28} {count:>8}")
+        click.echo(f"  {name:<{width}} {count:>8}")
 
 
 @main.command()

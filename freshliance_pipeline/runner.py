@@ -24,6 +24,9 @@ class SyncOutcome:
     run_id: str = ""
     steps: dict[str, bool] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # Asset checks evaluated in the run: name -> (passed, description). A failed check does
+    # not fail the run; it says what to look at.
+    checks: dict[str, tuple[bool, str]] = field(default_factory=dict)
 
     @property
     def success(self) -> bool:
@@ -86,6 +89,13 @@ def outcome_of(result: dg.ExecuteInProcessResult) -> SyncOutcome:
         elif event.is_step_failure and event.step_key:
             outcome.steps[event.step_key] = False
             outcome.errors[event.step_key] = _failure_text(event)
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if isinstance(evaluation, dg.AssetCheckEvaluation):
+                outcome.checks[evaluation.check_name] = (
+                    evaluation.passed,
+                    evaluation.description or "",
+                )
     if not result.success and not outcome.errors:
         outcome.errors["run"] = "the run failed before any step finished"
     return outcome

@@ -77,4 +77,5 @@ def test_sync_refuses_a_range_it_cannot_hold_and_says_why(
 
     assert result.exit_code == 2
     assert message in result.output
-    assert not (pipeline_env / "lake").exists()  # refused before anything ran
+    assert not pipeline_env.exists()  # refused before anything ran or was created
+    assert "syncing" not in result.output

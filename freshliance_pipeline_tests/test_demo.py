@@ -29,6 +29,10 @@ def test_demo_twice_gives_identical_counts(tmp_path: Path, clean_env: None) -> N
     assert first.outcome.success and second.outcome.success, second.outcome.errors
     assert first.counts["fct_readings"] > 0
     assert second.counts == first.counts
+    # The readings' rejected share and each dbt test, as asset checks.
+    assert second.outcome.checks["rejected_share_below_limit"][0]
+    assert len(second.outcome.checks) > 100
+    assert all(passed for passed, _ in second.outcome.checks.values())
     with duckdb.connect(str(second.analytics_path), read_only=True) as con:
         dupes = con.execute(
             "select count(*) - count(distinct (trip_id, probe_type, reading_at)) from fct_readings"

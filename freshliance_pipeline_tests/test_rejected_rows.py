@@ -243,6 +243,7 @@ def test_a_rerun_probes_each_window_once_and_rewrites_nothing(synced: Synced) ->
     assert {p: p.stat().st_mtime_ns for f in folders for p in f.rglob("*.parquet")} == stamps
     check = _check_evaluation(synced.instance, outcome.run_id)
     assert check.passed
+    assert outcome.checks["rejected_share_below_limit"] == (True, check.description)
 
 
 def test_the_check_fails_when_a_days_rejected_share_passes_the_limit(
@@ -267,6 +268,7 @@ def test_the_check_fails_when_a_days_rejected_share_passes_the_limit(
     assert check.metadata["days_over_limit"].value == over
     assert check.metadata["rejected_rows_by_day"].value == dict(sorted(rejected_by_day.items()))
     assert check.description is not None and over[0] in check.description
+    assert outcome.checks["rejected_share_below_limit"] == (False, check.description)
 
 
 def _readings_metadata(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
