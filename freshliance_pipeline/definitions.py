@@ -27,12 +27,9 @@ EXTRACT_ASSETS = [
     freshliance_group_devices,
     freshliance_trips,
 ]
-ALL_ASSETS = [
-    *EXTRACT_ASSETS,
-    freshliance_readings,
-    freshliance_rejected_readings,
-    freshliance_dbt_models,
-]
+# Everything the sync writes to the lake; the warehouse is built from it.
+LAKE_ASSETS = [*EXTRACT_ASSETS, freshliance_readings, freshliance_rejected_readings]
+ALL_ASSETS = [*LAKE_ASSETS, freshliance_dbt_models]
 
 
 def build_resources() -> dict[str, object]:

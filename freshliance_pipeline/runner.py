@@ -57,9 +57,12 @@ def run_sync(
     end: date,
     instance: dg.DagsterInstance | None = None,
     log_level: str = "INFO",
+    *,
+    warehouse: bool = True,
 ) -> SyncOutcome:
     """One run of the main job: snapshots, trips, the readings of ``start``..``end``
-    (inclusive) read as one range, then dbt and the published DuckDB file."""
+    (inclusive) read as one range, then dbt and the published DuckDB file (``warehouse``
+    False: the lake only)."""
     # Imported here so the environment the caller set up is what the resources bind to.
     from freshliance_pipeline import definitions
     from freshliance_pipeline.assets.readings import daily_partitions
@@ -67,8 +70,9 @@ def run_sync(
 
     first_day = daily_partitions.start.date()
     check_range(start, end, first_day, datetime.now(UTC).date())
+    assets = definitions.ALL_ASSETS if warehouse else definitions.LAKE_ASSETS
     job = dg.Definitions(
-        assets=definitions.ALL_ASSETS,
+        assets=assets,
         resources=definitions.build_resources(),
         jobs=[sync_job],
     ).resolve_job_def(SYNC_JOB)

@@ -119,8 +119,9 @@ def freshliance_dbt_models(
     # folder the extract assets wrote, as an absolute path.
     os.environ["FRESHLIANCE_DATA_DIR"] = str(lake.data_path)
     lake.data_path.mkdir(parents=True, exist_ok=True)
-    # The pool serializes builds of runs the Dagster daemon launches; this lock also covers
-    # CLI runs and other instances on the machine, since DuckDB allows one writer per file.
+    # DuckDB allows one writer per file. The pool serializes builds only where the instance
+    # sets it a limit (the local one does not, see .dagster/dagster.yaml); this lock does so
+    # for every run on the machine, whichever instance launched it.
     with warehouse_lock(lake.data_path, context.log):
         yield from _build_and_publish(context, dbt, lake)
 

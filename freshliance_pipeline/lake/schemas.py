@@ -40,10 +40,9 @@ class Dataset:
         )
 
 
-def _schema(*fields: pa.Field) -> pa.Schema:
-    return pa.schema(
-        [*fields, EXTRAS, FETCHED_AT], metadata={"freshliance.schema_version": SCHEMA_VERSION}
-    )
+def _schema(*fields: pa.Field, extras: bool = True) -> pa.Schema:
+    tail = [EXTRAS, FETCHED_AT] if extras else [FETCHED_AT]
+    return pa.schema([*fields, *tail], metadata={"freshliance.schema_version": SCHEMA_VERSION})
 
 
 def _ts(name: str) -> pa.Field:
@@ -214,19 +213,17 @@ READING_WINDOWS = Dataset(
 REJECTED_READINGS = Dataset(
     "rejected/readings",
     "reading_date",
-    pa.schema(
-        [
-            _i("userDeviceTripId", nullable=False),
-            _s("deviceCode", nullable=False),
-            _i("probeType", nullable=False),
-            _ts("ts"),
-            _s("reason", nullable=False),
-            _s("detail", nullable=False),
-            pa.field("inReadings", pa.bool_(), nullable=False),
-            _s("rawRow", nullable=False),
-            FETCHED_AT,
-        ],
-        metadata={"freshliance.schema_version": SCHEMA_VERSION},
+    # No _extras: rawRow already holds every field the gateway sent.
+    _schema(
+        _i("userDeviceTripId", nullable=False),
+        _s("deviceCode", nullable=False),
+        _i("probeType", nullable=False),
+        _ts("ts"),
+        _s("reason", nullable=False),
+        _s("detail", nullable=False),
+        pa.field("inReadings", pa.bool_(), nullable=False),
+        _s("rawRow", nullable=False),
+        extras=False,
     ),
 )
 

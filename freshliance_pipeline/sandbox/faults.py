@@ -52,7 +52,7 @@ FaultKind = Literal[
     "not-json",
     "slow-body",
 ]
-FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 CODE_FAULTS: dict[str, tuple[str, str]] = {
     "code-10000": ("10000", "service-not-available"),
     "code-60000": ("60000", "request-call-limited"),

@@ -13,21 +13,17 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import dagster as dg
 
-from freshliance_pipeline import definitions
 from freshliance_pipeline.api import signing
-from freshliance_pipeline.assets.readings import daily_partitions, freshliance_readings
-from freshliance_pipeline.resources import FreshlianceResource
-from freshliance_pipeline.runner import SyncOutcome, check_range, outcome_of
+from freshliance_pipeline.runner import SyncOutcome, run_sync
 from freshliance_pipeline.sandbox import Clock, Fleet, FleetConfig, SandboxServer
 from freshliance_pipeline.sandbox.faults import FaultKind, FaultPlan, FaultRule
 from freshliance_pipeline.sandbox.quirks import WireQuirks
-from freshliance_pipeline.schedules import SYNC_JOB, range_tags, sync_job
 from freshliance_pipeline_tests.conftest import Gateway, start_gateway
 from freshliance_pipeline_tests.truth import (
     expected_rows,
@@ -232,36 +228,19 @@ def sync(
     start: date,
     end: date,
     instance: dg.DagsterInstance,
-    read_timeout_s: float | None = None,
-    retry_attempts: int | None = None,
+    case: Case | None = None,
     *,
     lake_only: bool = False,
 ) -> SyncOutcome:
-    """The main job, as ``run_sync`` runs it, with the API resource's read timeout and retry
-    attempts set; ``lake_only``: without the dbt step (a first run whose lake alone is
-    checked)."""
-    check_range(start, end, daily_partitions.start.date(), datetime.now(UTC).date())
-    resources = definitions.build_resources()
-    api = resources["freshliance"]
-    assert isinstance(api, FreshlianceResource)
-    changes = {"read_timeout_s": read_timeout_s, "retry_attempts": retry_attempts}
-    changed = {name: value for name, value in changes.items() if value is not None}
-    if changed:
-        # Only this run's resource: the fields on a copy, the environment left alone.
-        resources["freshliance"] = FreshlianceResource(
-            **{**api.model_dump(), "app_id": os.environ["FRESHLIANCE_APP_ID"], **changed}
-        )
-    assets = [*definitions.EXTRACT_ASSETS, freshliance_readings]
-    job = dg.Definitions(
-        assets=assets if lake_only else definitions.ALL_ASSETS, resources=resources, jobs=[sync_job]
-    ).resolve_job_def(SYNC_JOB)
-    result = job.execute_in_process(
-        run_config={"loggers": {"console": {"config": {"log_level": LOG_LEVEL["level"]}}}},
-        instance=instance,
-        tags=range_tags(start.isoformat(), end.isoformat()),
-        raise_on_error=False,
-    )
-    return outcome_of(result)
+    """The main job through ``run_sync``, with the case's read timeout and retry attempts;
+    ``lake_only``: without the dbt step (a first run whose lake alone is checked)."""
+    settings = {
+        "FRESHLIANCE_READ_TIMEOUT_S": case and case.read_timeout_s,
+        "FRESHLIANCE_RETRY_ATTEMPTS": case and case.retry_attempts,
+    }
+    values = {name: str(value) for name, value in settings.items() if value is not None}
+    with environ(values):
+        return run_sync(start, end, instance, LOG_LEVEL["level"], warehouse=not lake_only)
 
 
 def run_retries(instance: dg.DagsterInstance, run_id: str) -> int:
@@ -350,9 +329,7 @@ def _run_case(sandbox: Sandbox, case: Case, data_dir: Path, start: date, end: da
         sandbox.switch(case.faults, case.quirks)
         ticked = case.quirks.clock_tick_ms > 0
         visible_before = len(truth_rows(sandbox.fleet, start, end))
-        outcome = sync(
-            start, end, instance, case.read_timeout_s, case.retry_attempts, lake_only=ticked
-        )
+        outcome = sync(start, end, instance, case, lake_only=ticked)
         faults = sandbox.server.counts.faults()
         retries = run_retries(instance, outcome.run_id)
         sandbox.switch(FaultPlan(), WireQuirks())
